@@ -1,0 +1,149 @@
+package edge
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// The sentinel errors below classify every failure the SDK returns. Match
+// them with errors.Is; the concrete error is always an *Error.
+var (
+	// ErrNotFound means the secret does not exist (never written, deleted,
+	// or its latest version was deleted or destroyed in Vault).
+	ErrNotFound = errors.New("secret not found")
+
+	// ErrAlreadyExists means Create found a secret with that name.
+	ErrAlreadyExists = errors.New("secret already exists")
+
+	// ErrBadEntry means the input was refused before any request was
+	// sent: an invalid secret or org name, a value that is nil or not
+	// JSON-encodable, or an invalid wrapping TTL.
+	ErrBadEntry = errors.New("bad entry")
+
+	// ErrPermissionDenied means Vault refused the request (HTTP 403), or
+	// refused the session's token when the session was made.
+	ErrPermissionDenied = errors.New("permission denied")
+
+	// ErrNoEntity means the session's token has no Vault identity entity
+	// (a root token, say), so it has no user scope. Org operations still
+	// work.
+	ErrNoEntity = errors.New("token has no Vault identity entity, so there are no user secrets; log in with an auth method such as userpass or approle")
+
+	// ErrNoOrg means an org operation was called on a session with no org
+	// (neither Config.Org nor EDGE_ORG nor EDGE_API_ORG was set).
+	ErrNoOrg = errors.New("session has no org: set Config.Org or EDGE_ORG")
+
+	// ErrConflict means Update lost the race against concurrent updates
+	// of the same secret more times than it retries.
+	ErrConflict = errors.New("too many concurrent updates")
+)
+
+// Error is the error returned by every operation of the SDK. It records
+// the operation, the scope, the secret name and the cause, and matches
+// one of the sentinel errors through errors.Is.
+//
+// Unwrap exposes the cause: for a failure Vault reported, that is
+// vault/api's *api.ResponseError, so errors.As reaches the HTTP status.
+// Error strings never contain a secret value or a token.
+type Error struct {
+	Op    string // operation: "list", "read", "create", "update", "delete", "wrap", "session", ...
+	Scope string // "user" or "org"; empty when no scope applies
+	Name  string // secret name; empty for list and session operations
+	Kind  error  // one of the sentinel errors above, or nil when none applies
+	Err   error  // the underlying cause; may be nil when Kind says it all
+}
+
+// Error returns "edge: OP SCOPE secret "NAME": KIND: CAUSE", leaving out
+// the parts that are not set.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("edge: ")
+	b.WriteString(e.Op)
+	if e.Scope != "" {
+		b.WriteString(" " + e.Scope + " secret")
+		if e.Name == "" {
+			b.WriteString("s")
+		}
+	}
+	if e.Name != "" {
+		b.WriteString(" " + strconv.Quote(e.Name))
+	}
+	if e.Kind != nil {
+		b.WriteString(": " + e.Kind.Error())
+	}
+	if e.Err != nil {
+		b.WriteString(": " + describe(e.Err))
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying cause, or Kind when there is none.
+func (e *Error) Unwrap() error {
+	if e.Err != nil {
+		return e.Err
+	}
+	return e.Kind
+}
+
+// Is reports whether target is e's Kind, so that errors.Is(err,
+// ErrNotFound) holds for an *Error of that kind.
+func (e *Error) Is(target error) bool {
+	return e.Kind != nil && e.Kind == target
+}
+
+// describe renders a cause on one line. vault/api's ResponseError prints
+// several lines, including the request URL; the status and Vault's own
+// messages are what a reader needs.
+func describe(err error) string {
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		msg := "vault returned " + strconv.Itoa(re.StatusCode)
+		if re.RawError {
+			// The raw body may be anything (a proxy's HTML page): leave it out.
+			return msg
+		}
+		if len(re.Errors) > 0 {
+			msg += ": " + strings.Join(re.Errors, "; ")
+		}
+		return msg
+	}
+	return err.Error()
+}
+
+// responseStatus returns the HTTP status of a vault/api error, or 0.
+func responseStatus(err error) int {
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
+
+// responseMentions reports whether Vault's error messages contain s.
+func responseMentions(err error, s string) bool {
+	var re *api.ResponseError
+	if !errors.As(err, &re) {
+		return false
+	}
+	for _, m := range re.Errors {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// kindOf classifies a failure vault/api reported: 403 is
+// ErrPermissionDenied and 404 is ErrNotFound; anything else has no kind.
+func kindOf(err error) error {
+	switch responseStatus(err) {
+	case 403:
+		return ErrPermissionDenied
+	case 404:
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package edge
+
+import "context"
+
+// Org secrets live at <mount>/data/<prefix>/orgs/<org>/<name>, where org
+// is the session's org. Vault's policies let every member of the org
+// list, read and wrap them, and only the org's admins create, update and
+// delete them.
+//
+// Every org method returns an error wrapping ErrNoOrg if the session has
+// no org, ErrBadEntry if name is invalid (no request is sent), and
+// ErrPermissionDenied if Vault refuses the request.
+
+// ListOrgSecrets returns the names of the org's secrets, sorted. An org
+// with no secrets gets an empty list, not an error.
+func (s *SecretsService) ListOrgSecrets(ctx context.Context) ([]string, error) {
+	return s.list(ctx, s.org)
+}
+
+// ReadOrgSecret returns the value of the org's secret name. It returns an
+// error wrapping ErrNotFound if the secret does not exist.
+func (s *SecretsService) ReadOrgSecret(ctx context.Context, name string) (Secret, error) {
+	return s.read(ctx, s.org, name)
+}
+
+// CreateOrgSecret stores value as the org's new secret name, in one
+// request. It returns an error wrapping ErrAlreadyExists if the secret
+// exists, and ErrBadEntry if value is nil or not JSON-encodable.
+func (s *SecretsService) CreateOrgSecret(ctx context.Context, name string, value Secret) error {
+	return s.create(ctx, s.org, name, value)
+}
+
+// UpdateOrgSecret replaces the whole value of the org's secret name. It
+// returns an error wrapping ErrNotFound if the secret does not exist (it
+// never brings back a secret deleted meanwhile), ErrBadEntry if value is
+// nil or not JSON-encodable, and ErrConflict if concurrent updates kept
+// winning the race.
+func (s *SecretsService) UpdateOrgSecret(ctx context.Context, name string, value Secret) error {
+	return s.update(ctx, s.org, name, value)
+}
+
+// DeleteOrgSecret deletes the org's secret name, every version of it, so
+// that the name can be created again. Deleting a secret that does not
+// exist is not an error.
+func (s *SecretsService) DeleteOrgSecret(ctx context.Context, name string) error {
+	return s.delete(ctx, s.org, name)
+}
+
+// WrapOrgSecret returns a single-use Vault wrapping token holding the
+// value of the org's secret name, valid for Config.WrapTTL unless
+// WithWrapTTL says otherwise. It returns an error wrapping ErrNotFound if
+// the secret does not exist, and ErrBadEntry if the TTL is refused.
+func (s *SecretsService) WrapOrgSecret(ctx context.Context, name string, opts ...WrapOption) (*WrappedSecret, error) {
+	return s.wrap(ctx, s.org, name, opts)
+}

@@ -1,0 +1,55 @@
+package edge
+
+import "context"
+
+// User secrets live at <mount>/data/<prefix>/users/<entity id>/<name>,
+// where the entity id is the Vault identity entity of the session's token.
+// They are private to that user: Vault's policies, not this client, keep
+// every other token out.
+//
+// Every user method returns an error wrapping ErrNoEntity if the session's
+// token has no identity entity, ErrBadEntry if name is invalid (no request
+// is sent), and ErrPermissionDenied if Vault refuses the request.
+
+// ListUserSecrets returns the names of the user's secrets, sorted. A user
+// with no secrets gets an empty list, not an error.
+func (s *SecretsService) ListUserSecrets(ctx context.Context) ([]string, error) {
+	return s.list(ctx, s.user)
+}
+
+// ReadUserSecret returns the value of the user's secret name. It returns
+// an error wrapping ErrNotFound if the secret does not exist.
+func (s *SecretsService) ReadUserSecret(ctx context.Context, name string) (Secret, error) {
+	return s.read(ctx, s.user, name)
+}
+
+// CreateUserSecret stores value as the user's new secret name, in one
+// request. It returns an error wrapping ErrAlreadyExists if the secret
+// exists, and ErrBadEntry if value is nil or not JSON-encodable.
+func (s *SecretsService) CreateUserSecret(ctx context.Context, name string, value Secret) error {
+	return s.create(ctx, s.user, name, value)
+}
+
+// UpdateUserSecret replaces the whole value of the user's secret name. It
+// returns an error wrapping ErrNotFound if the secret does not exist (it
+// never brings back a secret deleted meanwhile), ErrBadEntry if value is
+// nil or not JSON-encodable, and ErrConflict if concurrent updates kept
+// winning the race.
+func (s *SecretsService) UpdateUserSecret(ctx context.Context, name string, value Secret) error {
+	return s.update(ctx, s.user, name, value)
+}
+
+// DeleteUserSecret deletes the user's secret name, every version of it,
+// so that the name can be created again. Deleting a secret that does not
+// exist is not an error.
+func (s *SecretsService) DeleteUserSecret(ctx context.Context, name string) error {
+	return s.delete(ctx, s.user, name)
+}
+
+// WrapUserSecret returns a single-use Vault wrapping token holding the
+// value of the user's secret name, valid for Config.WrapTTL unless
+// WithWrapTTL says otherwise. It returns an error wrapping ErrNotFound if
+// the secret does not exist, and ErrBadEntry if the TTL is refused.
+func (s *SecretsService) WrapUserSecret(ctx context.Context, name string, opts ...WrapOption) (*WrappedSecret, error) {
+	return s.wrap(ctx, s.user, name, opts)
+}

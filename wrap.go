@@ -1,0 +1,134 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// WrappedSecret is a single-use Vault response-wrapping token that holds
+// a copy of a secret's value, to hand to someone else. Whoever holds the
+// token can redeem it once, before it expires, with a POST to UnwrapURL
+// carrying the header X-Vault-Token: Token, or with Unwrap.
+//
+// Printing a WrappedSecret with the fmt verbs or log/slog never shows the
+// token; marshalling it to JSON does, on purpose.
+type WrappedSecret struct {
+	Token        string        `json:"token"`         // the wrapping token: a credential, keep it secret
+	Accessor     string        `json:"accessor"`      // the wrapping token's accessor, safe to log
+	UnwrapURL    string        `json:"unwrap_url"`    // <vault address>/v1/sys/wrapping/unwrap
+	TTL          time.Duration `json:"ttl"`           // the token's lifetime from CreationTime
+	CreationTime time.Time     `json:"creation_time"` // when Vault made the token
+	CreationPath string        `json:"creation_path"` // the Vault path that was read and wrapped
+}
+
+// ExpiresAt returns the time after which the token can no longer be
+// redeemed.
+func (w WrappedSecret) ExpiresAt() time.Time { return w.CreationTime.Add(w.TTL) }
+
+// String describes w without its token.
+func (w WrappedSecret) String() string {
+	return fmt.Sprintf("wrapped secret %s (accessor %s, token redacted, expires %s)",
+		w.CreationPath, w.Accessor, w.ExpiresAt().UTC().Format(time.RFC3339))
+}
+
+// Format prints String for every verb, so that no verb (%v, %+v, %#v,
+// %d, ...) prints the token, whether w is a value or a pointer.
+func (w WrappedSecret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(w.String())) }
+
+// LogValue makes log/slog print w without its token.
+func (w WrappedSecret) LogValue() slog.Value { return slog.StringValue(w.String()) }
+
+// WrapOption changes one call of WrapUserSecret or WrapOrgSecret.
+type WrapOption func(*wrapOptions)
+
+type wrapOptions struct {
+	ttl time.Duration
+}
+
+// WithWrapTTL sets the wrapping token's lifetime for one call, in place of
+// Config.WrapTTL. Vault needs whole seconds: a TTL that is not is rounded
+// up. A TTL that is not positive, or that Vault refuses (its
+// min_wrapping_ttl or max_wrapping_ttl policy limits), makes the call fail
+// with ErrBadEntry.
+func WithWrapTTL(ttl time.Duration) WrapOption {
+	return func(o *wrapOptions) { o.ttl = ttl }
+}
+
+// wrapTTLParam returns ttl as Vault's X-Vault-Wrap-TTL header value, in
+// whole seconds rounded up. Vault answers a TTL of 0 with the plain
+// secret, so a TTL that is not positive is refused.
+func wrapTTLParam(ttl time.Duration) (string, error) {
+	if ttl <= 0 {
+		return "", fmt.Errorf("wrap TTL %v is not positive", ttl)
+	}
+	secs := (ttl + time.Second - 1) / time.Second
+	return strconv.FormatInt(int64(secs), 10) + "s", nil
+}
+
+// wrapResponse is the body of a wrapped response.
+type wrapResponse struct {
+	WrapInfo *struct {
+		Token        string    `json:"token"`
+		Accessor     string    `json:"accessor"`
+		TTL          int64     `json:"ttl"`
+		CreationTime time.Time `json:"creation_time"`
+		CreationPath string    `json:"creation_path"`
+	} `json:"wrap_info"`
+	Data json.RawMessage `json:"data"`
+}
+
+// errNotWrapped fails a wrap closed when Vault's answer is not a wrapping
+// token alone: the secret must never reach the sender in the clear.
+var errNotWrapped = errors.New("vault did not answer with a wrapping token alone; nothing was returned")
+
+func (s *SecretsService) wrap(ctx context.Context, sc scope, name string, opts []WrapOption) (*WrappedSecret, error) {
+	if err := sc.check("wrap", name); err != nil {
+		return nil, err
+	}
+	o := wrapOptions{ttl: s.wrapTTL}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ttl, err := wrapTTLParam(o.ttl)
+	if err != nil {
+		return nil, sc.fail("wrap", name, ErrBadEntry, err)
+	}
+	// A shallow copy of the client that asks for wrapping on this one
+	// request; the session's client, used concurrently, is unchanged.
+	client := s.client.WithRequestCallbacks(func(r *api.Request) { r.WrapTTL = ttl })
+	resp, err := client.Logical().ReadRawWithContext(ctx, sc.data+"/"+name)
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	if err != nil {
+		kind := kindOf(err)
+		if responseStatus(err) == 400 { // Vault refused the wrap TTL
+			kind = ErrBadEntry
+		}
+		return nil, sc.fail("wrap", name, kind, err)
+	}
+	var body wrapResponse
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, sc.fail("wrap", name, nil, errNotWrapped)
+	}
+	wi := body.WrapInfo
+	if wi == nil || wi.Token == "" || (len(body.Data) > 0 && string(body.Data) != "null") {
+		return nil, sc.fail("wrap", name, nil, errNotWrapped)
+	}
+	return &WrappedSecret{
+		Token:        wi.Token,
+		Accessor:     wi.Accessor,
+		UnwrapURL:    strings.TrimSuffix(s.address, "/") + "/v1/sys/wrapping/unwrap",
+		TTL:          time.Duration(wi.TTL) * time.Second,
+		CreationTime: wi.CreationTime,
+		CreationPath: wi.CreationPath,
+	}, nil
+}
