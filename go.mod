@@ -2,7 +2,10 @@ module github.com/edgesdk/edge
 
 go 1.24.0
 
-require github.com/hashicorp/vault/api v1.23.0
+require (
+	github.com/hashicorp/vault/api v1.23.0
+	github.com/stretchr/testify v1.12.1
+)
 
 require (
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
@@ -19,7 +22,7 @@ require (
 	github.com/mitchellh/go-homedir v1.1.0 // indirect
 	github.com/mitchellh/mapstructure v1.5.0 // indirect
 	github.com/ryanuber/go-glob v1.0.0 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.45.0 // indirect
 	golang.org/x/net v0.47.0 // indirect
 	golang.org/x/text v0.31.0 // indirect

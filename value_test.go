@@ -1,0 +1,129 @@
+package edge
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEncodeSecretRefuses(t *testing.T) {
+	var cycle Secret = Secret{}
+	cycle["self"] = cycle
+	tests := []struct {
+		name  string
+		value Secret
+	}{
+		{"nil", nil},
+		{"func", Secret{"f": func() {}}},
+		{"chan", Secret{"c": make(chan int)}},
+		{"complex", Secret{"c": complex(1, 2)}},
+		{"NaN", Secret{"n": math.NaN()}},
+		{"+Inf", Secret{"n": math.Inf(1)}},
+		{"-Inf nested", Secret{"a": []any{map[string]any{"n": math.Inf(-1)}}}},
+		{"invalid UTF-8 in string", Secret{"s": "ok\xffok"}},
+		{"invalid UTF-8 in key", Secret{"k\xfe": "v"}},
+		{"invalid UTF-8 nested", Secret{"a": []any{"x", map[string]any{"y": []string{"\xc3"}}}}},
+		{"invalid json.Number", Secret{"n": json.Number("12abc")}},
+		{"cycle", cycle},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := encodeSecret(tt.value)
+			require.Error(t, err)
+		})
+	}
+}
+
+func TestEncodeSecretErrorHidesValue(t *testing.T) {
+	for _, v := range []Secret{
+		{"password": "hunter2\xff"},
+		{"hunter2": math.Inf(1)},
+		{"hunter2": func() {}},
+	} {
+		_, err := encodeSecret(v)
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "hunter2")
+	}
+}
+
+func TestEncodeSecretAccepts(t *testing.T) {
+	tests := []struct {
+		name  string
+		value Secret
+	}{
+		{"empty", Secret{}},
+		{"real U+FFFD", Secret{"s": "\uFFFD"}},
+		{"literal backslash-u-fffd", Secret{"s": `\ufffd`}},
+		{"backslashes", Secret{`k\`: `\\ufffd\`}},
+		{"unicode", Secret{"ключ": "值 🔑 \u2028"}},
+		{"html", Secret{"s": "<a&b>"}},
+		{"nested", Secret{"a": map[string]any{"b": []any{1, 2.5, nil, true}}}},
+		{"typed", Secret{"m": map[string]string{"x": "y"}, "l": []int{1, 2}}},
+		{"big numbers", Secret{"i": int64(math.MaxInt64), "u": uint64(math.MaxUint64)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := encodeSecret(tt.value)
+			require.NoError(t, err)
+			var back Secret
+			require.NoError(t, json.Unmarshal(b, &back))
+		})
+	}
+}
+
+func TestHasReplacedUTF8(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{`"a"`, false},
+		{`"\ufffd"`, true},
+		{`"\\ufffd"`, false},
+		{`"\\\ufffd"`, true},
+		{`"\"\ufffd"`, true},
+		{`"\u00e9\ufffd"`, true},
+		{`"\u00e9"`, false},
+		{`"\\"`, false},
+		{`"x\`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			assert.Equal(t, tt.want, hasReplacedUTF8([]byte(tt.in)))
+		})
+	}
+}
+
+func TestDecodeSecretKeepsNumbers(t *testing.T) {
+	s, err := decodeSecret(json.RawMessage(`{"big":9223372036854775807,"tenth":0.1,"huge":123456789012345678901234567890}`))
+	require.NoError(t, err)
+	assert.Equal(t, json.Number("9223372036854775807"), s["big"])
+	assert.Equal(t, json.Number("0.1"), s["tenth"])
+	assert.Equal(t, json.Number("123456789012345678901234567890"), s["huge"])
+}
+
+func TestKVWriteBody(t *testing.T) {
+	b := kvWriteBody(7, []byte(`{"a":1}`))
+	assert.JSONEq(t, `{"options":{"cas":7},"data":{"a":1}}`, string(b))
+	assert.True(t, strings.HasPrefix(string(b), `{"options":{"cas":7}`))
+}
+
+func TestErrorFormatAndMatching(t *testing.T) {
+	cause := errors.New("boom")
+	err := error(&Error{Op: "read", Scope: "user", Name: "db", Kind: ErrNotFound, Err: cause})
+	assert.Equal(t, `edge: read user secret "db": secret not found: boom`, err.Error())
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, err, cause)
+	assert.NotErrorIs(t, err, ErrAlreadyExists)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "db", e.Name)
+
+	list := &Error{Op: "list", Scope: "org", Kind: ErrPermissionDenied}
+	assert.Equal(t, "edge: list org secrets: permission denied", list.Error())
+	assert.ErrorIs(t, list, ErrPermissionDenied)
+}
