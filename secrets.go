@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -86,14 +85,6 @@ func (s *SecretsService) list(ctx context.Context, sc scope) ([]string, error) {
 	return names, nil
 }
 
-// kvRead is the body of a KV v2 read; data.data stays raw so that
-// decodeSecret can keep numbers exact.
-type kvRead struct {
-	Data *struct {
-		Data json.RawMessage `json:"data"`
-	} `json:"data"`
-}
-
 func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secret, error) {
 	if err := sc.check("read", name); err != nil {
 		return nil, err
@@ -106,16 +97,10 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 		// 404: missing, or latest version deleted or destroyed.
 		return nil, sc.fail("read", name, kindOf(err), err)
 	}
-	var body kvRead
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, sc.fail("read", name, nil, errors.New("vault returned a body that is not JSON"))
-	}
-	if body.Data == nil || len(body.Data.Data) == 0 || string(body.Data.Data) == "null" {
-		return nil, sc.fail("read", name, ErrNotFound, nil)
-	}
-	value, err := decodeSecret(body.Data.Data)
+	value, err := decodeKVResponse(resp.Body)
 	if err != nil {
-		return nil, sc.fail("read", name, nil, err)
+		kind, cause := decodeKind(err)
+		return nil, sc.fail("read", name, kind, cause)
 	}
 	return value, nil
 }

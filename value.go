@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Secret is a secret's value: a JSON object.
@@ -74,4 +75,38 @@ func decodeSecret(raw json.RawMessage) (Secret, error) {
 		return nil, errors.New("vault returned a secret that is not a JSON object")
 	}
 	return s, nil
+}
+
+// kvResponse is the body of a KV v2 read (and of its unwrapped copy);
+// data.data stays raw so that decodeSecret can keep numbers exact.
+type kvResponse struct {
+	Data *struct {
+		Data json.RawMessage `json:"data"`
+	} `json:"data"`
+}
+
+// errNoValue is decodeKVResponse's answer to a response without a value.
+var errNoValue = errors.New("vault returned no secret value")
+
+// decodeKVResponse returns the secret value in the body of a KV v2 read,
+// or errNoValue if it has none (a deleted version), or an error that does
+// not quote the body.
+func decodeKVResponse(r io.Reader) (Secret, error) {
+	var body kvResponse
+	if err := json.NewDecoder(r).Decode(&body); err != nil {
+		return nil, errors.New("vault returned a body that is not JSON")
+	}
+	if body.Data == nil || len(body.Data.Data) == 0 || string(body.Data.Data) == "null" {
+		return nil, errNoValue
+	}
+	return decodeSecret(body.Data.Data)
+}
+
+// decodeKind returns the kind and cause of a decodeKVResponse error: no
+// value means ErrNotFound.
+func decodeKind(err error) (kind, cause error) {
+	if errors.Is(err, errNoValue) {
+		return ErrNotFound, nil
+	}
+	return nil, err
 }
