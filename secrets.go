@@ -114,7 +114,7 @@ func (s *SecretsService) create(ctx context.Context, sc scope, name string, valu
 		return sc.fail("create", name, ErrBadEntry, err)
 	}
 	// cas=0: the write succeeds only if the secret does not exist.
-	_, err = s.client.Logical().WriteBytesWithContext(ctx, sc.data+"/"+name, kvWriteBody(0, encoded))
+	_, err = s.client.Logical().WriteBytesWithContext(ctx, sc.data+"/"+name, kvWriteBody(0, kvData(encoded)))
 	switch {
 	case err == nil:
 		return nil
@@ -132,6 +132,7 @@ func (s *SecretsService) update(ctx context.Context, sc scope, name string, valu
 	if err != nil {
 		return sc.fail("update", name, ErrBadEntry, err)
 	}
+	encoded = kvData(encoded)
 	for range maxUpdateAttempts {
 		version, err := s.currentVersion(ctx, sc, name)
 		if err != nil {

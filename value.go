@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
 )
 
 // Secret is a secret's value: a JSON object.
@@ -13,9 +17,90 @@ import (
 // Values written may hold anything encoding/json encodes. Values read come
 // back as encoding/json decodes them with UseNumber: objects as
 // map[string]any, arrays as []any, strings, bools, nil, and numbers as
-// json.Number, which keeps every digit Vault stored (9223372036854775807
-// and 0.1 come back exactly; call Int64 or Float64 on them as needed).
+// json.Number, so that 9223372036854775807 and 0.1 come back exactly (call
+// Int64 or Float64 on them as needed).
+//
+// Vault's KV v2 engine returns the numbers it stores as 64-bit floats, so
+// it would return 9223372036854775807 as 9223372036854776000. A value with
+// a number that a float64 does not hold exactly is therefore stored as its
+// exact JSON text in one string field, {"_edge_json": "..."}, which this
+// SDK decodes transparently; every other value is stored field by field,
+// as any Vault client expects.
 type Secret map[string]any
+
+// exactKey is the one field of the envelope that stores a value's exact
+// JSON text. A value whose own top-level keys include it is stored in the
+// envelope too, so that reading is never ambiguous.
+const exactKey = "_edge_json"
+
+// kvData returns the JSON object to store in KV v2 for the encoded value:
+// the value itself, or the envelope when Vault would not return it exactly.
+func kvData(encoded []byte) []byte {
+	if !needsEnvelope(encoded) {
+		return encoded
+	}
+	b, _ := json.Marshal(map[string]string{exactKey: string(encoded)}) // a string always encodes
+	return b
+}
+
+// needsEnvelope reports whether the JSON object b holds a number that
+// Vault's float64 decoding would change, or the top-level key exactKey.
+func needsEnvelope(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	depth := 0
+	expectKey := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false // io.EOF: b was encoded by encoding/json, so it is valid
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+		case string:
+			if depth == 1 && expectKey && t == exactKey {
+				return true
+			}
+		case json.Number:
+			if !float64Exact(string(t)) {
+				return true
+			}
+		}
+		// Top-level keys and values alternate; Token reports no colons.
+		if depth == 1 {
+			if _, isDelim := tok.(json.Delim); isDelim {
+				expectKey = true
+			} else {
+				expectKey = !expectKey
+			}
+		}
+	}
+}
+
+// float64Exact reports whether the JSON number n has the same value after
+// a trip through float64, as Vault's KV v2 engine makes it take.
+func float64Exact(n string) bool {
+	if len(n) <= 15 && !strings.ContainsAny(n, ".eE") {
+		return true // an integer below 10^15 < 2^53
+	}
+	f, err := strconv.ParseFloat(n, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return false
+	}
+	back := strconv.FormatFloat(f, 'g', -1, 64)
+	if back == n {
+		return true
+	}
+	want, ok1 := new(big.Rat).SetString(n)
+	got, ok2 := new(big.Rat).SetString(back)
+	return ok1 && ok2 && want.Cmp(got) == 0
+}
 
 // encodeSecret returns the JSON encoding of s, or an error explaining why
 // s cannot be stored unchanged: s is nil, holds a value encoding/json
@@ -65,13 +150,25 @@ func hasReplacedUTF8(b []byte) bool {
 	return false
 }
 
-// decodeSecret decodes a JSON object into a Secret, keeping numbers exact.
-// A JSON null decodes to a nil Secret.
-func decodeSecret(raw json.RawMessage) (Secret, error) {
+// decodeSecret decodes the JSON object stored in KV v2 into a Secret,
+// keeping numbers exact and opening the exact-JSON envelope.
+func decodeSecret(raw []byte) (Secret, error) {
+	s, err := decodeObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	if exact, ok := s[exactKey].(string); ok && len(s) == 1 {
+		return decodeObject([]byte(exact))
+	}
+	return s, nil
+}
+
+// decodeObject decodes a JSON object, with numbers as json.Number.
+func decodeObject(raw []byte) (Secret, error) {
 	var s Secret
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	if err := dec.Decode(&s); err != nil {
+	if err := dec.Decode(&s); err != nil || s == nil {
 		return nil, errors.New("vault returned a secret that is not a JSON object")
 	}
 	return s, nil

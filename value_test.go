@@ -127,3 +127,66 @@ func TestErrorFormatAndMatching(t *testing.T) {
 	assert.Equal(t, "edge: list org secrets: permission denied", list.Error())
 	assert.ErrorIs(t, list, ErrPermissionDenied)
 }
+
+func TestFloat64Exact(t *testing.T) {
+	tests := []struct {
+		n    string
+		want bool
+	}{
+		{"0", true},
+		{"-12", true},
+		{"999999999999999", true},
+		{"9007199254740992", true},  // 2^53
+		{"9007199254740993", false}, // 2^53+1
+		{"9223372036854775807", false},
+		{"-9223372036854775808", false}, // -2^63 is a float64, but Vault prints it shortest: -9223372036854776000
+		{"18446744073709551615", false},
+		{"0.1", true},
+		{"3.5", true},
+		{"1.0", true},
+		{"1e300", true},
+		{"1E-7", true},
+		{"0.30000000000000004", true},
+		{"0.1000000000000000000001", false},
+		{"1e400", false},
+		{"123456789012345678901234567890", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.n, func(t *testing.T) {
+			assert.Equal(t, tt.want, float64Exact(tt.n))
+		})
+	}
+}
+
+func TestEnvelope(t *testing.T) {
+	tests := []struct {
+		name     string
+		value    Secret
+		envelope bool
+	}{
+		{"plain", Secret{"a": "b", "n": 1, "f": 0.1}, false},
+		{"big int", Secret{"n": int64(math.MaxInt64)}, true},
+		{"nested big int", Secret{"a": []any{map[string]any{"n": uint64(math.MaxUint64)}}}, true},
+		{"reserved key on top", Secret{exactKey: "{}"}, true},
+		{"reserved key nested", Secret{"a": map[string]any{exactKey: "x"}}, false},
+		{"reserved key as value", Secret{"a": exactKey}, false},
+		{"reserved key after nested", Secret{"a": map[string]any{"b": 1}, exactKey: 2}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			encoded, err := encodeSecret(tt.value)
+			require.NoError(t, err)
+			stored := kvData(encoded)
+			var top map[string]any
+			require.NoError(t, json.Unmarshal(stored, &top))
+			_, isEnvelope := top[exactKey].(string)
+			assert.Equal(t, tt.envelope, isEnvelope && len(top) == 1)
+
+			back, err := decodeSecret(stored)
+			require.NoError(t, err)
+			want, err := decodeObject(encoded)
+			require.NoError(t, err)
+			assert.Equal(t, want, back)
+		})
+	}
+}

@@ -1,0 +1,103 @@
+package edge_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/internal/vaulttest"
+)
+
+// vault is the real Vault every test in this package talks to: the
+// embedded dev Vault, or the external one EDGE_TEST_VAULT_ADDR names.
+var vault *vaulttest.Server
+
+func TestMain(m *testing.M) {
+	ctx := context.Background()
+	srv, err := vaulttest.Start(ctx, vaulttest.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting Vault for the tests:", err)
+		os.Exit(1)
+	}
+	vault = srv
+	code := m.Run()
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping Vault:", err)
+	}
+	os.Exit(code)
+}
+
+// unique returns prefix followed by random hex, for names no other test
+// uses.
+func unique(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// newUser makes a fresh Vault user with its own identity entity.
+func newUser(t testing.TB) vaulttest.User {
+	t.Helper()
+	u, err := vault.NewUser(context.Background(), unique("u"), "edge-dev")
+	require.NoError(t, err)
+	return u
+}
+
+// newSession returns a session for a fresh user in a fresh org.
+func newSession(t testing.TB) *edge.Session {
+	t.Helper()
+	return sessionFor(t, newUser(t).Token, unique("org"))
+}
+
+func sessionFor(t testing.TB, token, org string) *edge.Session {
+	t.Helper()
+	sess, err := edge.NewSession(context.Background(), edge.Config{
+		Address: vault.Addr,
+		Token:   token,
+		Org:     org,
+		Mount:   vault.Mount,
+	})
+	require.NoError(t, err)
+	return sess
+}
+
+// scopeOps is one scope's six operations, so that a test runs the same
+// steps on user and org secrets.
+type scopeOps struct {
+	name   string
+	list   func(context.Context) ([]string, error)
+	read   func(context.Context, string) (edge.Secret, error)
+	create func(context.Context, string, edge.Secret) error
+	update func(context.Context, string, edge.Secret) error
+	delete func(context.Context, string) error
+	wrap   func(context.Context, string, ...edge.WrapOption) (*edge.WrappedSecret, error)
+}
+
+func userOps(s *edge.Session) scopeOps {
+	x := s.Secrets
+	return scopeOps{"user", x.ListUserSecrets, x.ReadUserSecret, x.CreateUserSecret, x.UpdateUserSecret, x.DeleteUserSecret, x.WrapUserSecret}
+}
+
+func orgOps(s *edge.Session) scopeOps {
+	x := s.Secrets
+	return scopeOps{"org", x.ListOrgSecrets, x.ReadOrgSecret, x.CreateOrgSecret, x.UpdateOrgSecret, x.DeleteOrgSecret, x.WrapOrgSecret}
+}
+
+// forEachScope runs f as a subtest for user secrets and for org secrets,
+// each on a fresh session (fresh user, fresh org).
+func forEachScope(t *testing.T, f func(t *testing.T, sess *edge.Session, ops scopeOps)) {
+	for _, pick := range []func(*edge.Session) scopeOps{userOps, orgOps} {
+		sess := newSession(t)
+		ops := pick(sess)
+		t.Run(ops.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, sess, ops)
+		})
+	}
+}
