@@ -99,18 +99,16 @@ func (e *Error) Is(target error) bool {
 // messages are what a reader needs.
 func describe(err error) string {
 	var re *api.ResponseError
-	if errors.As(err, &re) {
-		msg := "vault returned " + strconv.Itoa(re.StatusCode)
-		if re.RawError {
-			// The raw body may be anything (a proxy's HTML page): leave it out.
-			return msg
-		}
-		if len(re.Errors) > 0 {
-			msg += ": " + strings.Join(re.Errors, "; ")
-		}
-		return msg
+	if !errors.As(err, &re) {
+		return err.Error()
 	}
-	return err.Error()
+	msg := "vault returned " + strconv.Itoa(re.StatusCode)
+	// A raw body may be anything (a proxy's HTML page): leave it out.
+	if !re.RawError && len(re.Errors) > 0 {
+		msg += ": " + strings.Join(strings.Fields(strings.Join(re.Errors, "; ")), " ")
+	}
+	// Keep the words of errors wrapping the ResponseError.
+	return strings.Replace(err.Error(), re.Error(), msg, 1)
 }
 
 // responseStatus returns the HTTP status of a vault/api error, or 0.

@@ -110,8 +110,15 @@ func (s *SecretsService) wrap(ctx context.Context, sc scope, name string, opts [
 	}
 	if err != nil {
 		kind := kindOf(err)
-		if responseStatus(err) == 400 { // Vault refused the wrap TTL
+		switch {
+		case responseStatus(err) == 400: // Vault refused the wrap TTL
 			kind = ErrBadEntry
+		case kind == ErrPermissionDenied && s.canRead(ctx, sc.data+"/"+name):
+			// Vault answers a TTL outside the path's min_wrapping_ttl
+			// or max_wrapping_ttl with a bare 403; a token that may
+			// read the path was refused for the TTL.
+			kind = ErrBadEntry
+			err = fmt.Errorf("vault's policy does not allow a wrapping ttl of %s on this path (min_wrapping_ttl or max_wrapping_ttl): %w", ttl, err)
 		}
 		return nil, sc.fail("wrap", name, kind, err)
 	}
@@ -131,4 +138,19 @@ func (s *SecretsService) wrap(ctx context.Context, sc scope, name string, opts [
 		CreationTime: wi.CreationTime,
 		CreationPath: wi.CreationPath,
 	}, nil
+}
+
+// canRead reports whether the session's token has the read capability on
+// path, asking Vault (sys/capabilities-self, in Vault's default policy).
+func (s *SecretsService) canRead(ctx context.Context, path string) bool {
+	caps, err := s.client.Sys().CapabilitiesSelfWithContext(ctx, path)
+	if err != nil {
+		return false
+	}
+	for _, c := range caps {
+		if c == "read" || c == "root" {
+			return true
+		}
+	}
+	return false
 }
