@@ -10,14 +10,23 @@ import (
 	"github.com/edgesdk/edge"
 )
 
-// exampleConfig returns the Config of a fresh user of the test Vault; a
-// real program would use edge.Config{} and the environment instead.
+// exampleConfig returns the Config of a fresh user of the test Vault,
+// admin of a fresh org; a real program would use edge.Config{} and the
+// environment instead.
 func exampleConfig() edge.Config {
-	u, err := vault.NewUser(context.Background(), unique("example"), "edge-dev")
+	ctx := context.Background()
+	u, err := vault.NewUser(ctx, unique("example"), operator.UserPolicyName())
 	if err != nil {
 		log.Fatal(err)
 	}
-	return edge.Config{Address: vault.Addr, Token: u.Token, Org: unique("org"), Mount: vault.Mount}
+	org := unique("org")
+	if err := operator.CreateOrg(ctx, org); err != nil {
+		log.Fatal(err)
+	}
+	if err := operator.AddAdmin(ctx, org, u.EntityID); err != nil {
+		log.Fatal(err)
+	}
+	return edge.Config{Address: vault.Addr, Token: u.Token, Org: org, Mount: vault.Mount}
 }
 
 func Example() {

@@ -8,9 +8,11 @@ import (
 	"os"
 	"testing"
 
+	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/admin"
 	"github.com/edgesdk/edge/internal/vaulttest"
 )
 
@@ -18,19 +20,40 @@ import (
 // embedded dev Vault, or the external one EDGE_TEST_VAULT_ADDR names.
 var vault *vaulttest.Server
 
+// operator provisions Vault for the tests with the root token, through
+// the admin package: the KV v2 mount, the user policy, orgs.
+var operator *admin.Admin
+
 func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
 	ctx := context.Background()
 	srv, err := vaulttest.Start(ctx, vaulttest.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting Vault for the tests:", err)
-		os.Exit(1)
+		return 1
 	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping Vault:", err)
+		}
+	}()
 	vault = srv
-	code := m.Run()
-	if err := srv.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping Vault:", err)
+	root, err := api.NewClient(&api.Config{Address: srv.Addr})
+	if err == nil {
+		root.SetToken(srv.RootToken)
+		operator, err = admin.New(admin.Config{Client: root, Mount: srv.Mount})
 	}
-	os.Exit(code)
+	if err == nil {
+		err = operator.Setup(ctx)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "setting up Vault for Edge:", err)
+		return 1
+	}
+	return m.Run()
 }
 
 // unique returns prefix followed by random hex, for names no other test
@@ -41,18 +64,32 @@ func unique(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// newUser makes a fresh Vault user with its own identity entity.
+// newUser makes a fresh Vault user with its own identity entity and the
+// Edge user policy, as an operator would.
 func newUser(t testing.TB) vaulttest.User {
 	t.Helper()
-	u, err := vault.NewUser(context.Background(), unique("u"), "edge-dev")
+	u, err := vault.NewUser(context.Background(), unique("u"), operator.UserPolicyName())
 	require.NoError(t, err)
 	return u
 }
 
-// newSession returns a session for a fresh user in a fresh org.
+// newOrg makes a fresh org with the given admins.
+func newOrg(t testing.TB, admins ...vaulttest.User) string {
+	t.Helper()
+	ctx := context.Background()
+	org := unique("org")
+	require.NoError(t, operator.CreateOrg(ctx, org))
+	for _, a := range admins {
+		require.NoError(t, operator.AddAdmin(ctx, org, a.EntityID))
+	}
+	return org
+}
+
+// newSession returns a session for a fresh user, admin of a fresh org.
 func newSession(t testing.TB) *edge.Session {
 	t.Helper()
-	return sessionFor(t, newUser(t).Token, unique("org"))
+	u := newUser(t)
+	return sessionFor(t, u.Token, newOrg(t, u))
 }
 
 func sessionFor(t testing.TB, token, org string) *edge.Session {

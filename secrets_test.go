@@ -164,7 +164,7 @@ func TestErrors(t *testing.T) {
 func TestBadInputSendsNothing(t *testing.T) {
 	p := newProxy(t)
 	u := newUser(t)
-	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: unique("org"), Mount: vault.Mount})
+	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: newOrg(t, u), Mount: vault.Mount})
 	require.NoError(t, err)
 
 	badNames := []string{"", ".", "..", "../x", "a/b", "/", "a b", "%2e%2e", "..%2F", "café", "a\x00", strings.Repeat("x", 257)}
@@ -202,7 +202,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 func TestRequestCounts(t *testing.T) {
 	p := newProxy(t)
 	u := newUser(t)
-	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: unique("org"), Mount: vault.Mount})
+	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: newOrg(t, u), Mount: vault.Mount})
 	require.NoError(t, err)
 	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
 		t.Run(ops.name, func(t *testing.T) {
@@ -291,7 +291,7 @@ func TestUpdateNeverResurrects(t *testing.T) {
 // not bring them back.
 func TestKVDeletedVersions(t *testing.T) {
 	u := newUser(t)
-	sess := sessionFor(t, u.Token, unique("org"))
+	sess := sessionFor(t, u.Token, newOrg(t, u))
 	ctx := context.Background()
 	client, err := api.NewClient(&api.Config{Address: vault.Addr})
 	require.NoError(t, err)
@@ -415,7 +415,7 @@ func TestWrapFailsClosed(t *testing.T) {
 func TestWrapEnvDoesNotLeak(t *testing.T) {
 	t.Setenv("VAULT_WRAP_TTL", "60s")
 	u := newUser(t)
-	sess := sessionFor(t, u.Token, unique("org"))
+	sess := sessionFor(t, u.Token, newOrg(t, u))
 	ctx := context.Background()
 	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
 		t.Run(ops.name, func(t *testing.T) {
@@ -485,7 +485,7 @@ func TestVaultFailures(t *testing.T) {
 	require.NoError(t, err)
 	client.SetMaxRetries(0)
 	client.SetToken(u.Token)
-	sess, err := edge.NewSession(context.Background(), edge.Config{Client: client, Org: unique("org"), Mount: vault.Mount})
+	sess, err := edge.NewSession(context.Background(), edge.Config{Client: client, Org: newOrg(t, u), Mount: vault.Mount})
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": "hunter2"}))
@@ -624,7 +624,7 @@ func TestNewSessionFromEnvironment(t *testing.T) {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv("EDGE_ORG", "")
 			t.Setenv("EDGE_API_ORG", "")
-			org := unique("org")
+			org := newOrg(t, u)
 			t.Setenv(env, org)
 			sess, err := edge.NewSession(ctx, edge.Config{})
 			require.NoError(t, err)
@@ -654,7 +654,7 @@ func TestCallerClientUnchanged(t *testing.T) {
 	client.AddHeader("X-Edge-Test", "kept")
 	t.Setenv("VAULT_WRAP_TTL", "30s")
 
-	sess, err := edge.NewSession(ctx, edge.Config{Client: client, Org: unique("org"), Mount: vault.Mount})
+	sess, err := edge.NewSession(ctx, edge.Config{Client: client, Org: newOrg(t, u), Mount: vault.Mount})
 	require.NoError(t, err)
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": 1}))
 	got, err := sess.Secrets.ReadUserSecret(ctx, "s")
@@ -706,7 +706,7 @@ func TestErrorsNeverShowValuesOrTokens(t *testing.T) {
 // envelope only for numbers Vault cannot return exactly.
 func TestStorageLayout(t *testing.T) {
 	u := newUser(t)
-	org := unique("org")
+	org := newOrg(t, u)
 	sess := sessionFor(t, u.Token, org)
 	ctx := context.Background()
 	root, err := api.NewClient(&api.Config{Address: vault.Addr})

@@ -204,7 +204,7 @@ path "%[1]s/metadata/edge/users/{{identity.entity.id}}/*" {
 func TestVerifyWrapped(t *testing.T) {
 	ctx := context.Background()
 	u := newUser(t)
-	org := unique("org")
+	org := newOrg(t, u)
 	sess := sessionFor(t, u.Token, org)
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "db", edge.Secret{"v": "user-db"}))
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "other", edge.Secret{"v": "user-other"}))
