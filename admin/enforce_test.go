@@ -1,0 +1,394 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge/admin"
+)
+
+// These tests check that Vault itself enforces the access model, with raw
+// vault/api requests (not the edge SDK) shaped like the SDK's: tokens of
+// users holding only the policies Admin writes (through the "edge-user"
+// policy and the org groups) try the six operations on user and org
+// secrets.
+
+// scope is a folder of secrets: the KV v2 data and metadata paths of a
+// user's or an org's secrets.
+type scope struct {
+	data string // <mount>/data/<prefix>/users/<entity>
+	meta string // <mount>/metadata/<prefix>/users/<entity>
+}
+
+func userScope(entityID string) scope {
+	return scope{vault.Mount + "/data/edge/users/" + entityID, vault.Mount + "/metadata/edge/users/" + entityID}
+}
+
+func orgScope(org string) scope {
+	return scope{vault.Mount + "/data/edge/orgs/" + org, vault.Mount + "/metadata/edge/orgs/" + org}
+}
+
+// seed writes a fresh secret in sc with the root token and returns its
+// name.
+func seed(t *testing.T, sc scope) string {
+	t.Helper()
+	name := unique("s")
+	_, err := rootClient().Logical().WriteWithContext(context.Background(), sc.data+"/"+name,
+		map[string]any{"data": map[string]any{"v": "seed"}})
+	require.NoError(t, err)
+	return name
+}
+
+// kvOp is one of the six operations, done the way the SDK does it.
+type kvOp struct {
+	name string
+	do   func(t *testing.T, c *api.Client, sc scope) error
+}
+
+var kvOps = []kvOp{
+	{"list", func(t *testing.T, c *api.Client, sc scope) error {
+		// LIST <mount>/metadata/<scope>; Vault checks the ACL on the path
+		// with a trailing slash.
+		seed(t, sc)
+		s, err := c.Logical().ListWithContext(context.Background(), sc.meta)
+		if err == nil && (s == nil || len(s.Data["keys"].([]any)) == 0) {
+			return errors.New("list returned no keys")
+		}
+		return err
+	}},
+	{"read", func(t *testing.T, c *api.Client, sc scope) error {
+		s, err := c.Logical().ReadWithContext(context.Background(), sc.data+"/"+seed(t, sc))
+		if err == nil && (s == nil || s.Data["data"].(map[string]any)["v"] != "seed") {
+			return errors.New("read returned no value")
+		}
+		return err
+	}},
+	{"wrap", func(t *testing.T, c *api.Client, sc scope) error {
+		wc := c.WithRequestCallbacks(func(r *api.Request) { r.WrapTTL = "60s" })
+		s, err := wc.Logical().ReadWithContext(context.Background(), sc.data+"/"+seed(t, sc))
+		if err != nil {
+			return err
+		}
+		if s == nil || s.WrapInfo == nil || s.WrapInfo.Token == "" || s.Data != nil {
+			return errors.New("read was not wrapped")
+		}
+		// A receiver with only the default policy can unwrap it.
+		u, err := newClient(vault.NoPolicyToken).Logical().UnwrapWithContext(context.Background(), s.WrapInfo.Token)
+		require.NoError(t, err, "unwrapping with a default-policy token")
+		require.NotNil(t, u)
+		assert.Equal(t, "seed", u.Data["data"].(map[string]any)["v"])
+		return nil
+	}},
+	{"create", func(t *testing.T, c *api.Client, sc scope) error {
+		_, err := c.Logical().WriteWithContext(context.Background(), sc.data+"/"+unique("n"), map[string]any{
+			"options": map[string]any{"cas": 0},
+			"data":    map[string]any{"v": "new"},
+		})
+		return err
+	}},
+	{"update", func(t *testing.T, c *api.Client, sc scope) error {
+		// GET the metadata for current_version, then PUT with cas.
+		name := seed(t, sc)
+		m, err := c.Logical().ReadWithContext(context.Background(), sc.meta+"/"+name)
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			return errors.New("no metadata")
+		}
+		version := m.Data["current_version"].(json.Number)
+		_, err = c.Logical().WriteWithContext(context.Background(), sc.data+"/"+name, map[string]any{
+			"options": map[string]any{"cas": version},
+			"data":    map[string]any{"v": "updated"},
+		})
+		return err
+	}},
+	{"delete", func(t *testing.T, c *api.Client, sc scope) error {
+		// DELETE the metadata: every version goes.
+		name := seed(t, sc)
+		_, err := c.Logical().DeleteWithContext(context.Background(), sc.meta+"/"+name)
+		if err == nil {
+			s, rerr := rootClient().Logical().ReadWithContext(context.Background(), sc.meta+"/"+name)
+			require.NoError(t, rerr)
+			assert.Nil(t, s, "the secret is gone after delete")
+		}
+		return err
+	}},
+}
+
+const (
+	allOps   = "list read wrap create update delete"
+	readOps  = "list read wrap"
+	noOps    = ""
+	denied   = 403
+	noStatus = 0
+)
+
+// checkOps runs every operation as c on sc and checks that exactly those
+// in allowed (space separated names) succeed, and the others get 403.
+func checkOps(t *testing.T, c *api.Client, sc scope, allowed string) {
+	t.Helper()
+	ok := map[string]bool{}
+	for _, name := range strings.Fields(allowed) {
+		ok[name] = true
+	}
+	for _, op := range kvOps {
+		t.Run(op.name, func(t *testing.T) {
+			err := op.do(t, c, sc)
+			if ok[op.name] {
+				assert.NoError(t, err)
+			} else {
+				assert.Equal(t, denied, status(err), "want 403, got %v", err)
+			}
+		})
+	}
+}
+
+// status returns the HTTP status of a vault/api error, 0 for no error,
+// -1 for an error without one.
+func status(err error) int {
+	if err == nil {
+		return noStatus
+	}
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return -1
+}
+
+// entityless returns a token holding policies but no identity entity
+// (made by the root token, which has none).
+func entityless(t *testing.T, policies ...string) string {
+	t.Helper()
+	s, err := rootClient().Auth().Token().CreateWithContext(context.Background(), &api.TokenCreateRequest{Policies: policies})
+	require.NoError(t, err)
+	return s.Auth.ClientToken
+}
+
+func TestEnforceUserSecrets(t *testing.T) {
+	t.Parallel()
+	a := newAdmin(t, admin.Config{})
+	ctx := context.Background()
+	org := unique("org")
+	require.NoError(t, a.CreateOrg(ctx, org))
+
+	owner := newUser(t, a.UserPolicyName())
+	other := newUser(t, a.UserPolicyName())
+	orgAdmin := newUser(t, a.UserPolicyName())
+	require.NoError(t, a.AddAdmin(ctx, org, orgAdmin.EntityID))
+	require.NoError(t, a.AddMember(ctx, org, orgAdmin.EntityID))
+
+	tests := []struct {
+		name    string
+		token   string
+		scope   scope
+		allowed string
+	}{
+		{"owner on own secrets", owner.Token, userScope(owner.EntityID), allOps},
+		{"other user on own secrets", other.Token, userScope(other.EntityID), allOps},
+		{"other user on owner's secrets", other.Token, userScope(owner.EntityID), noOps},
+		{"org admin on owner's secrets", orgAdmin.Token, userScope(owner.EntityID), noOps},
+		{"owner on other user's secrets", owner.Token, userScope(other.EntityID), noOps},
+		{"token without entity", entityless(t, a.UserPolicyName()), userScope(owner.EntityID), noOps},
+		{"default policy only", vault.NoPolicyToken, userScope(owner.EntityID), noOps},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkOps(t, newClient(tt.token), tt.scope, tt.allowed)
+		})
+	}
+}
+
+// TestEnforceParentPaths checks that nobody can list who has secrets or
+// which orgs exist, nor read a folder as a secret.
+func TestEnforceParentPaths(t *testing.T) {
+	t.Parallel()
+	a := newAdmin(t, admin.Config{})
+	ctx := context.Background()
+	org := unique("org")
+	require.NoError(t, a.CreateOrg(ctx, org))
+	user := newUser(t, a.UserPolicyName())
+	require.NoError(t, a.AddAdmin(ctx, org, user.EntityID))
+	require.NoError(t, a.AddMember(ctx, org, user.EntityID))
+	// Something to list in each folder.
+	seed(t, userScope(user.EntityID))
+	seed(t, orgScope(org))
+
+	m := vault.Mount
+	tests := []struct {
+		name string
+		do   func(c *api.Client) error
+	}{
+		{"list users", func(c *api.Client) error { _, err := c.Logical().List(m + "/metadata/edge/users"); return err }},
+		{"list users with slash", func(c *api.Client) error { _, err := c.Logical().List(m + "/metadata/edge/users/"); return err }},
+		{"list orgs", func(c *api.Client) error { _, err := c.Logical().List(m + "/metadata/edge/orgs"); return err }},
+		{"list prefix", func(c *api.Client) error { _, err := c.Logical().List(m + "/metadata/edge"); return err }},
+		{"list mount", func(c *api.Client) error { _, err := c.Logical().List(m + "/metadata"); return err }},
+		{"read own folder as data", func(c *api.Client) error {
+			_, err := c.Logical().Read(m + "/data/edge/users/" + user.EntityID)
+			return err
+		}},
+		{"read own folder metadata", func(c *api.Client) error {
+			_, err := c.Logical().Read(m + "/metadata/edge/users/" + user.EntityID)
+			return err
+		}},
+		{"read org folder metadata", func(c *api.Client) error { _, err := c.Logical().Read(m + "/metadata/edge/orgs/" + org); return err }},
+		{"write nested user path", func(c *api.Client) error {
+			_, err := c.Logical().Write(m+"/data/edge/users/"+user.EntityID+"/a/b", map[string]any{"data": map[string]any{"v": "1"}})
+			return err
+		}},
+		{"list nested org path", func(c *api.Client) error {
+			_, err := c.Logical().List(m + "/metadata/edge/orgs/" + org + "/a")
+			return err
+		}},
+		{"soft delete own version", func(c *api.Client) error {
+			_, err := c.Logical().Delete(m + "/data/edge/users/" + user.EntityID + "/x")
+			return err
+		}},
+		{"destroy own versions", func(c *api.Client) error {
+			_, err := c.Logical().Write(m+"/destroy/edge/users/"+user.EntityID+"/x", map[string]any{"versions": []int{1}})
+			return err
+		}},
+	}
+	c := newClient(user.Token)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.do(c)
+			assert.Equal(t, denied, status(err), "want 403, got %v", err)
+		})
+	}
+}
+
+func TestEnforceOrgSecrets(t *testing.T) {
+	t.Parallel()
+	a := newAdmin(t, admin.Config{})
+	ctx := context.Background()
+	org, otherOrg := unique("org"), unique("org")
+	require.NoError(t, a.CreateOrg(ctx, org))
+	require.NoError(t, a.CreateOrg(ctx, otherOrg))
+
+	p := a.UserPolicyName()
+	member, orgAdmin, both, outsider, otherMember := newUser(t, p), newUser(t, p), newUser(t, p), newUser(t, p), newUser(t, p)
+	require.NoError(t, a.AddMember(ctx, org, member.EntityID))
+	require.NoError(t, a.AddAdmin(ctx, org, orgAdmin.EntityID))
+	require.NoError(t, a.AddMember(ctx, org, both.EntityID))
+	require.NoError(t, a.AddAdmin(ctx, org, both.EntityID))
+	require.NoError(t, a.AddMember(ctx, otherOrg, otherMember.EntityID))
+	require.NoError(t, a.AddAdmin(ctx, otherOrg, otherMember.EntityID))
+
+	tests := []struct {
+		name    string
+		token   string
+		allowed string
+	}{
+		{"member", member.Token, readOps},
+		{"admin", orgAdmin.Token, allOps},
+		{"member and admin", both.Token, allOps},
+		{"user in no group", outsider.Token, noOps},
+		{"admin of another org", otherMember.Token, noOps},
+		{"token without entity", entityless(t, p), noOps},
+		{"default policy only", vault.NoPolicyToken, noOps},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkOps(t, newClient(tt.token), orgScope(org), tt.allowed)
+		})
+	}
+}
+
+// TestEnforceMembershipChanges checks that Vault applies membership
+// changes from the next request on, with no new login.
+func TestEnforceMembershipChanges(t *testing.T) {
+	t.Parallel()
+	a := newAdmin(t, admin.Config{})
+	ctx := context.Background()
+	org := unique("org")
+	require.NoError(t, a.CreateOrg(ctx, org))
+	sc := orgScope(org)
+	name := seed(t, sc)
+
+	u := newUser(t, a.UserPolicyName()) // logged in before any change
+	c := newClient(u.Token)
+	read := func() error { _, err := c.Logical().Read(sc.data + "/" + name); return err }
+	list := func() error { _, err := c.Logical().List(sc.meta); return err }
+	create := func() error {
+		_, err := c.Logical().Write(sc.data+"/"+unique("n"), map[string]any{"options": map[string]any{"cas": 0}, "data": map[string]any{"v": "1"}})
+		return err
+	}
+
+	steps := []struct {
+		name              string
+		change            func() error
+		read, list, write int // wanted status: 0 (allowed) or 403
+	}{
+		{"before joining", func() error { return nil }, denied, denied, denied},
+		{"added as member", func() error { return a.AddMember(ctx, org, u.EntityID) }, noStatus, noStatus, denied},
+		{"added as admin", func() error { return a.AddAdmin(ctx, org, u.EntityID) }, noStatus, noStatus, noStatus},
+		{"removed as member, still admin", func() error { return a.RemoveMember(ctx, org, u.EntityID) }, noStatus, noStatus, noStatus},
+		{"removed as admin", func() error { return a.RemoveAdmin(ctx, org, u.EntityID) }, denied, denied, denied},
+		{"member again", func() error { return a.AddMember(ctx, org, u.EntityID) }, noStatus, noStatus, denied},
+		{"removed as member", func() error { return a.RemoveMember(ctx, org, u.EntityID) }, denied, denied, denied},
+		{"member again before org deleted", func() error { return a.AddMember(ctx, org, u.EntityID) }, noStatus, noStatus, denied},
+		{"org deleted", func() error { return a.DeleteOrg(ctx, org) }, denied, denied, denied},
+	}
+	// Steps build on each other: no subtests, stop at the first failed
+	// change.
+	for _, s := range steps {
+		require.NoError(t, s.change(), s.name)
+		// Straight after the change: no sleep, no retry.
+		assert.Equal(t, s.read, status(read()), "%s: read", s.name)
+		assert.Equal(t, s.list, status(list()), "%s: list", s.name)
+		assert.Equal(t, s.write, status(create()), "%s: create", s.name)
+	}
+}
+
+// TestEnforceCaseSensitiveOrgs checks that two orgs whose names differ in
+// case only, which Vault's case-insensitive policy and group names could
+// confuse, stay apart.
+func TestEnforceCaseSensitiveOrgs(t *testing.T) {
+	t.Parallel()
+	a := newAdmin(t, admin.Config{})
+	ctx := context.Background()
+	upper := "Org" + strings.ToUpper(unique(""))
+	lower := strings.ToLower(upper)
+	require.NoError(t, a.CreateOrg(ctx, upper))
+	require.NoError(t, a.CreateOrg(ctx, lower))
+
+	upperAdmin, lowerAdmin := newUser(t, a.UserPolicyName()), newUser(t, a.UserPolicyName())
+	require.NoError(t, a.AddAdmin(ctx, upper, upperAdmin.EntityID))
+	require.NoError(t, a.AddAdmin(ctx, lower, lowerAdmin.EntityID))
+
+	for _, org := range []string{upper, lower} {
+		for _, r := range []func(string) (string, error){a.OrgMembersPolicyName, a.OrgAdminsPolicyName} {
+			name, err := r(org)
+			require.NoError(t, err)
+			text, err := rootClient().Sys().GetPolicy(name)
+			require.NoError(t, err)
+			assert.Contains(t, text, "/orgs/"+org+"/", "policy %s is for org %s", name, org)
+		}
+	}
+	tests := []struct {
+		name    string
+		token   string
+		scope   scope
+		allowed string
+	}{
+		{"upper admin on upper", upperAdmin.Token, orgScope(upper), allOps},
+		{"upper admin on lower", upperAdmin.Token, orgScope(lower), noOps},
+		{"lower admin on lower", lowerAdmin.Token, orgScope(lower), allOps},
+		{"lower admin on upper", lowerAdmin.Token, orgScope(upper), noOps},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkOps(t, newClient(tt.token), tt.scope, tt.allowed)
+		})
+	}
+}

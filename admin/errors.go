@@ -1,0 +1,182 @@
+package admin
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/edgesdk/edge"
+)
+
+// The errors below, together with edge.ErrBadEntry and
+// edge.ErrPermissionDenied, classify the failures of this package. Match
+// them with errors.Is; the concrete error is always an *Error.
+//
+// Admin returns an error wrapping edge.ErrBadEntry, before sending any
+// request, for an invalid org name or entity id (and New for an invalid
+// Config), and one wrapping edge.ErrPermissionDenied when Vault answers
+// 403 (the operator's token lacks a capability).
+var (
+	// ErrUnknownOrg means the org's identity groups do not exist: the org
+	// was never created with CreateOrg, or was deleted. It matches
+	// edge.ErrNotFound as well.
+	ErrUnknownOrg error = &kindError{"org not found (CreateOrg creates it)", edge.ErrNotFound}
+
+	// ErrUnknownEntity means AddMember or AddAdmin was given the id of no
+	// Vault identity entity. It matches edge.ErrNotFound as well.
+	ErrUnknownEntity error = &kindError{"identity entity not found", edge.ErrNotFound}
+
+	// ErrMountType means Setup found something other than a KV version 2
+	// secrets engine at Config.Mount: a KV version 1 mount (upgrade it with
+	// "vault kv enable-versioning") or another engine. Setup changes
+	// nothing then.
+	ErrMountType error = &kindError{"mount is not a KV version 2 secrets engine", nil}
+
+	// ErrNotManaged means a policy or group with the name Admin would use
+	// exists but was not written by this package for the same mount,
+	// prefix and org (its marker differs or is missing). Admin never
+	// overwrites or deletes such an object: another deployment or a person
+	// owns it. Rename or remove it, or set Config.NamePrefix.
+	ErrNotManaged error = &kindError{"vault object exists but is not managed by edge admin for this mount, prefix and org", nil}
+)
+
+// kindError is a sentinel error that may also match a more general one.
+type kindError struct {
+	msg string
+	is  error // also matched by errors.Is, or nil
+}
+
+func (k *kindError) Error() string { return k.msg }
+
+func (k *kindError) Is(target error) bool { return k.is != nil && target == k.is }
+
+// Error is the error returned by every function and method of this
+// package. It records the operation, the org and entity concerned, and the
+// cause, and matches its Kind through errors.Is.
+//
+// Unwrap exposes the cause: for a failure Vault reported, that is
+// vault/api's *api.ResponseError, so errors.As reaches the HTTP status.
+// Error strings never contain a token, nor an entity id that was refused
+// as invalid (a token passed by mistake would be one).
+type Error struct {
+	Op       string // "new", "setup", "create org", "delete org", "add member", "remove member", "add admin", "remove admin", "members", "admins", "policy", "name"
+	Org      string // org name; empty when no org applies
+	EntityID string // entity id; empty when none applies, or when it was invalid
+	Object   string // the Vault object concerned, e.g. `policy "edge-user"`; may be empty
+	Kind     error  // a sentinel error, or nil when none applies
+	Err      error  // the underlying cause; may be nil when Kind says it all
+}
+
+// Error returns
+// "edge admin: OP (org "ORG", entity "ID"): OBJECT: KIND: CAUSE",
+// leaving out the parts that are not set.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("edge admin: ")
+	b.WriteString(e.Op)
+	var about []string
+	if e.Org != "" {
+		about = append(about, "org "+quote(e.Org))
+	}
+	if e.EntityID != "" {
+		about = append(about, "entity "+quote(e.EntityID))
+	}
+	if len(about) > 0 {
+		b.WriteString(" (" + strings.Join(about, ", ") + ")")
+	}
+	if e.Object != "" {
+		b.WriteString(": " + e.Object)
+	}
+	if e.Kind != nil {
+		b.WriteString(": " + e.Kind.Error())
+	}
+	if e.Err != nil {
+		b.WriteString(": " + describe(e.Err))
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying cause, or Kind when there is none.
+func (e *Error) Unwrap() error {
+	if e.Err != nil {
+		return e.Err
+	}
+	return e.Kind
+}
+
+// Is reports whether target is e's Kind, or a sentinel that Kind matches
+// (ErrUnknownOrg matches edge.ErrNotFound, say).
+func (e *Error) Is(target error) bool {
+	return e.Kind != nil && errors.Is(e.Kind, target)
+}
+
+// quote quotes s for an error message, cutting it if it is long.
+func quote(s string) string {
+	const max = 80
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// describe renders a cause on one line. vault/api's ResponseError prints
+// several lines, including the request URL; the status and Vault's own
+// messages are what a reader needs.
+func describe(err error) string {
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		msg := "vault returned " + strconv.Itoa(re.StatusCode)
+		if re.RawError {
+			// The raw body may be anything (a proxy's page): leave it out.
+			return msg
+		}
+		if len(re.Errors) > 0 {
+			msg += ": " + strings.Join(re.Errors, "; ")
+		}
+		return oneLine(msg)
+	}
+	return oneLine(err.Error())
+}
+
+// oneLine collapses the runs of white space in s, newlines included
+// (Vault sends multi-line messages such as "1 error occurred:\n\t*
+// permission denied\n\n"), into single spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// responseStatus returns the HTTP status of a vault/api error, or 0.
+func responseStatus(err error) int {
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
+
+// responseMentions reports whether one of Vault's error messages in err
+// contains s, ignoring case.
+func responseMentions(err error, s string) bool {
+	var re *api.ResponseError
+	if !errors.As(err, &re) {
+		return false
+	}
+	s = strings.ToLower(s)
+	for _, m := range re.Errors {
+		if strings.Contains(strings.ToLower(m), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// kindOf classifies a failure vault/api reported: 403 is
+// edge.ErrPermissionDenied; anything else has no kind.
+func kindOf(err error) error {
+	if responseStatus(err) == 403 {
+		return edge.ErrPermissionDenied
+	}
+	return nil
+}
