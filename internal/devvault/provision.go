@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/vault/api"
+)
+
+// devPolicyName is the broad development policy given to every provisioned
+// user. It is temporary: a least-privilege policy model comes later.
+const devPolicyName = "edge-dev"
+
+func devPolicy(mount string) string {
+	return fmt.Sprintf(`# Temporary broad development policy written by devvault.
+path "%s/*" {
+  capabilities = ["create", "read", "update", "delete", "list"]
+}
+`, mount)
+}
+
+// newAPIClient returns a Vault API client for addr authenticated with token.
+// For an external Vault (fromEnv) the usual VAULT_* variables (CA
+// certificates, namespace, ...) are honoured; for the in-process server they
+// are ignored so that a developer's environment cannot redirect or alter the
+// provisioning requests.
+func newAPIClient(addr, token string, fromEnv bool) (*api.Client, error) {
+	cfg := api.DefaultConfig()
+	if cfg.Error != nil {
+		return nil, fmt.Errorf("vault client configuration from environment: %w", cfg.Error)
+	}
+	cfg.Address = addr
+	cfg.AgentAddress = ""
+	if !fromEnv {
+		cfg.HttpClient = cleanhttp.DefaultPooledClient()
+		cfg.HttpClient.Timeout = 60 * time.Second
+		cfg.Limiter = nil
+		cfg.SRVLookup = false
+		cfg.MaxRetries = 2
+	}
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("vault client: %w", err)
+	}
+	c.SetToken(token)
+	if !fromEnv {
+		h := http.Header{}
+		h.Set(api.RequestHeaderName, "true")
+		c.SetHeaders(h) // drops VAULT_NAMESPACE and VAULT_HEADERS
+	}
+	return c, nil
+}
+
+type provisionConfig struct {
+	mount string
+	users []string
+	// managed is true for the in-process server: devvault owns it and may
+	// replace an existing mount and enable extra auth methods.
+	managed bool
+}
+
+// provision prepares a Vault for the edge tests. It is used both for the
+// in-process server and for -external-addr. Address and RootToken of the
+// returned Output are left for the caller to fill in.
+func provision(ctx context.Context, c *api.Client, pc provisionConfig) (*Output, error) {
+	if err := ensureKVv2(ctx, c, pc.mount, pc.managed); err != nil {
+		return nil, err
+	}
+	if err := ensureAuth(ctx, c, "userpass", "userpass"); err != nil {
+		return nil, err
+	}
+	if pc.managed {
+		if err := ensureAuth(ctx, c, "approle", "approle"); err != nil {
+			return nil, err
+		}
+	}
+	if err := waitKVv2Usable(ctx, c, pc.mount); err != nil {
+		return nil, err
+	}
+	if err := c.Sys().PutPolicyWithContext(ctx, devPolicyName, devPolicy(pc.mount)); err != nil {
+		return nil, fmt.Errorf("writing policy %s: %w", devPolicyName, err)
+	}
+
+	out := &Output{Mount: pc.mount, Users: make(map[string]UserOutput, len(pc.users))}
+	for _, name := range pc.users {
+		u, err := createUser(ctx, c, name, devPolicyName)
+		if err != nil {
+			return nil, err
+		}
+		out.Users[name] = u
+	}
+
+	tok, err := c.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{
+		Policies:    []string{"default"},
+		DisplayName: "edge-no-policy",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating default-policy-only token: %w", err)
+	}
+	if tok == nil || tok.Auth == nil || tok.Auth.ClientToken == "" {
+		return nil, errors.New("creating default-policy-only token: empty response")
+	}
+	for _, p := range tok.Auth.Policies {
+		if p != "default" {
+			return nil, fmt.Errorf("default-policy-only token unexpectedly has policy %q", p)
+		}
+	}
+	out.NoPolicyToken = tok.Auth.ClientToken
+	return out, nil
+}
+
+func ensureKVv2(ctx context.Context, c *api.Client, mount string, managed bool) error {
+	mounts, err := c.Sys().ListMountsWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("listing secret engines: %w", err)
+	}
+	m, exists := mounts[mount+"/"]
+	switch {
+	case exists && m.Type == "kv" && m.Options["version"] == "2":
+		return nil
+	case exists && managed:
+		// The Vault test core mounts secret/ as KV v1; replace it.
+		if err := c.Sys().UnmountWithContext(ctx, mount); err != nil {
+			return fmt.Errorf("unmounting %s/ (%s v%s): %w", mount, m.Type, m.Options["version"], err)
+		}
+	case exists && m.Type == "kv":
+		v := m.Options["version"]
+		if v == "" {
+			v = "1"
+		}
+		return fmt.Errorf("mount %s/ is KV version %s but edge needs KV v2: upgrade it (vault kv enable-versioning %s) or use another -mount", mount, v, mount)
+	case exists:
+		return fmt.Errorf("mount %s/ is a %q secrets engine, not KV v2: use another -mount", mount, m.Type)
+	}
+	err = c.Sys().MountWithContext(ctx, mount, &api.MountInput{
+		Type:        "kv",
+		Description: "edge KV v2 (devvault)",
+		Options:     map[string]string{"version": "2"},
+	})
+	if err != nil {
+		return fmt.Errorf("mounting KV v2 at %s/: %w", mount, err)
+	}
+	return nil
+}
+
+func ensureAuth(ctx context.Context, c *api.Client, path, typ string) error {
+	auths, err := c.Sys().ListAuthWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("listing auth methods: %w", err)
+	}
+	if a, ok := auths[path+"/"]; ok {
+		if a.Type != typ {
+			return fmt.Errorf("auth method at %s/ has type %q, want %q", path, a.Type, typ)
+		}
+		return nil
+	}
+	if err := c.Sys().EnableAuthWithOptionsWithContext(ctx, path, &api.EnableAuthOptions{Type: typ}); err != nil {
+		return fmt.Errorf("enabling %s auth at %s/: %w", typ, path, err)
+	}
+	return nil
+}
+
+// waitKVv2Usable waits until the KV v2 mount serves requests: a freshly
+// mounted (or upgraded) KV v2 backend runs its upgrade asynchronously and
+// rejects requests until it is done.
+func waitKVv2Usable(ctx context.Context, c *api.Client, mount string) error {
+	const probe = "edge-devvault/probe"
+	var lastErr error
+	for {
+		lastErr = func() error {
+			// An empty config write is a no-op that still goes through the
+			// backend's upgrade check.
+			if _, err := c.Logical().WriteWithContext(ctx, mount+"/config", map[string]any{}); err != nil {
+				return fmt.Errorf("writing %s/config: %w", mount, err)
+			}
+			if _, err := c.Logical().WriteWithContext(ctx, mount+"/data/"+probe, map[string]any{
+				"data": map[string]any{"ok": "1"},
+			}); err != nil {
+				return fmt.Errorf("writing %s/data/%s: %w", mount, probe, err)
+			}
+			if _, err := c.Logical().DeleteWithContext(ctx, mount+"/metadata/"+probe); err != nil {
+				return fmt.Errorf("deleting %s/metadata/%s: %w", mount, probe, err)
+			}
+			return nil
+		}()
+		if lastErr == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("KV v2 at %s/ not usable: %w (last error: %v)", mount, ctx.Err(), lastErr)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func createUser(ctx context.Context, c *api.Client, name string, policies ...string) (UserOutput, error) {
+	password, err := randomPassword()
+	if err != nil {
+		return UserOutput{}, err
+	}
+	_, err = c.Logical().WriteWithContext(ctx, "auth/userpass/users/"+name, map[string]any{
+		"password":       password,
+		"token_policies": policies,
+	})
+	if err != nil {
+		return UserOutput{}, fmt.Errorf("creating userpass user %s: %w", name, err)
+	}
+
+	lc, err := c.CloneWithHeaders()
+	if err != nil {
+		return UserOutput{}, err
+	}
+	lc.ClearToken()
+	s, err := lc.Logical().WriteWithContext(ctx, "auth/userpass/login/"+name, map[string]any{"password": password})
+	if err != nil {
+		return UserOutput{}, fmt.Errorf("logging in as %s: %w", name, err)
+	}
+	if s == nil || s.Auth == nil || s.Auth.ClientToken == "" {
+		return UserOutput{}, fmt.Errorf("logging in as %s: no token in response", name)
+	}
+	if s.Auth.EntityID == "" {
+		return UserOutput{}, fmt.Errorf("logging in as %s: no entity_id in response", name)
+	}
+	return UserOutput{
+		Token:    s.Auth.ClientToken,
+		EntityID: s.Auth.EntityID,
+		Password: password,
+		Accessor: s.Auth.Accessor,
+	}, nil
+}
+
+func randomPassword() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
