@@ -1,10 +1,16 @@
-// Command quickstart walks through the twelve EdgeSecrets operations
-// against a real Vault, printing what happens.
+// Command quickstart walks through the twelve EdgeSecrets operations and
+// the access model against a real Vault, printing what happens.
 //
-// With VAULT_ADDR set it uses that Vault, with VAULT_TOKEN and EDGE_ORG
-// (or EDGE_API_ORG) from the environment. Without it, it builds and
-// starts the embedded dev Vault (internal/devvault; the first build takes
-// a couple of minutes) and stops it at the end.
+// Without VAULT_ADDR it builds and starts the embedded dev Vault
+// (internal/devvault; the first build takes a couple of minutes) with the
+// demo layout: org acme with admin carol and members alice and bob, org
+// globex with member dave, each a userpass user holding only the Edge
+// policies. It then shows the twelve operations (alice's user secrets,
+// carol's org secrets), who may do what, and a wrapped handover, and stops
+// the dev Vault at the end.
+//
+// With VAULT_ADDR set it uses that Vault as VAULT_TOKEN and EDGE_ORG (or
+// EDGE_API_ORG) say, and walks through the operations that token may do.
 //
 //	go run ./examples/quickstart
 package main
@@ -13,8 +19,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"time"
+
+	"github.com/hashicorp/vault/api"
 
 	"github.com/edgesdk/edge"
 	"github.com/edgesdk/edge/internal/vaulttest"
@@ -23,92 +33,179 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx); err != nil {
+	if err := run(ctx, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context) error {
-	cfg := edge.Config{}
-	if os.Getenv("VAULT_ADDR") == "" {
-		fmt.Println("VAULT_ADDR is not set: starting the embedded dev Vault (Vault v1.14.0, in memory)")
-		srv, err := vaulttest.Start(ctx, vaulttest.Options{Users: []string{"alice"}})
+func run(ctx context.Context, out io.Writer) error {
+	if os.Getenv("VAULT_ADDR") != "" {
+		fmt.Fprintln(out, "Using the Vault at VAULT_ADDR.")
+		sess, err := edge.NewSession(ctx, edge.Config{})
 		if err != nil {
 			return err
 		}
-		defer srv.Close()
-		fmt.Println("dev Vault listening at", srv.Addr)
-		cfg = edge.Config{Address: srv.Addr, Token: srv.Users["alice"].Token, Org: "acme", Mount: srv.Mount}
+		p := printer{out}
+		p.walk(ctx, "your user secrets", userOps(sess))
+		if sess.Org() != "" {
+			p.walk(ctx, "org "+sess.Org()+"'s secrets", orgOps(sess))
+		}
+		return nil
 	}
-	return walkthrough(ctx, cfg)
-}
 
-// walkthrough runs the twelve operations, in both scopes.
-func walkthrough(ctx context.Context, cfg edge.Config) error {
-	sess, err := edge.NewSession(ctx, cfg)
+	fmt.Fprintln(out, "VAULT_ADDR is not set: starting the embedded dev Vault (Vault v1.14.0, in memory, 127.0.0.1).")
+	startCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	srv, err := vaulttest.Start(startCtx, vaulttest.Options{Demo: true})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("session: entity %s, org %q\n", sess.EntityID(), sess.Org())
-	x := sess.Secrets
-	scopes := []struct {
-		name   string
-		list   func(context.Context) ([]string, error)
-		read   func(context.Context, string) (edge.Secret, error)
-		create func(context.Context, string, edge.Secret) error
-		update func(context.Context, string, edge.Secret) error
-		delete func(context.Context, string) error
-		wrap   func(context.Context, string, ...edge.WrapOption) (*edge.WrappedSecret, error)
-	}{
-		{"user", x.ListUserSecrets, x.ReadUserSecret, x.CreateUserSecret, x.UpdateUserSecret, x.DeleteUserSecret, x.WrapUserSecret},
-		{"org", x.ListOrgSecrets, x.ReadOrgSecret, x.CreateOrgSecret, x.UpdateOrgSecret, x.DeleteOrgSecret, x.WrapOrgSecret},
+	defer srv.Close()
+	fmt.Fprintf(out, "Dev Vault at %s; org acme: admin carol, members alice and bob; org globex: member dave.\n", srv.Addr)
+	return demo(ctx, out, srv)
+}
+
+// demo shows the twelve operations and the access model on the demo
+// layout.
+func demo(ctx context.Context, out io.Writer, srv *vaulttest.Server) error {
+	sessions := map[string]*edge.Session{}
+	for _, name := range []string{"alice", "bob", "carol", "dave"} {
+		sess, err := edge.NewSession(ctx, edge.Config{
+			Address: srv.Addr,
+			Token:   srv.Users[name].Token,
+			Org:     "acme",
+			Mount:   srv.Mount,
+		})
+		if err != nil {
+			return fmt.Errorf("session for %s: %w", name, err)
+		}
+		sessions[name] = sess
 	}
-	for _, sc := range scopes {
-		fmt.Printf("\n== %s secrets ==\n", sc.name)
-		step := func(what string, err error) error {
-			if err != nil {
-				fmt.Printf("%-40s error: %v\n", what, err)
-				return err
-			}
-			fmt.Printf("%-40s ok\n", what)
-			return nil
-		}
-		if err := step("create my-secret {secret: value}", sc.create(ctx, "my-secret", edge.Secret{"secret": "value"})); err != nil {
-			return err
-		}
-		err := sc.create(ctx, "my-secret", edge.Secret{"secret": "again"})
-		fmt.Printf("%-40s ErrAlreadyExists=%v\n", "create my-secret again", errors.Is(err, edge.ErrAlreadyExists))
-		names, err := sc.list(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%-40s %v\n", "list", names)
-		v, err := sc.read(ctx, "my-secret")
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%-40s %v\n", "read my-secret", v)
-		if err := step("update my-secret {secret: v2}", sc.update(ctx, "my-secret", edge.Secret{"secret": "v2"})); err != nil {
-			return err
-		}
-		v, err = sc.read(ctx, "my-secret")
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%-40s %v\n", "read my-secret", v)
-		w, err := sc.wrap(ctx, "my-secret")
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%-40s %v, unwrap at %s\n", "wrap my-secret", w, w.UnwrapURL)
-		if err := step("delete my-secret", sc.delete(ctx, "my-secret")); err != nil {
-			return err
-		}
-		_, err = sc.read(ctx, "my-secret")
-		fmt.Printf("%-40s ErrNotFound=%v\n", "read my-secret after delete", errors.Is(err, edge.ErrNotFound))
-		err = sc.create(ctx, "../escape", edge.Secret{"x": 1})
-		fmt.Printf("%-40s ErrBadEntry=%v\n", "create ../escape", errors.Is(err, edge.ErrBadEntry))
+	alice, bob, carol, dave := sessions["alice"], sessions["bob"], sessions["carol"], sessions["dave"]
+	p := printer{out}
+
+	if !p.walk(ctx, "alice's user secrets", userOps(alice)) || !p.walk(ctx, "acme's org secrets, as carol (admin)", orgOps(carol)) {
+		return errors.New("the walkthrough failed")
 	}
+
+	fmt.Fprintln(out, "\n== Who may do what (Vault enforces it) ==")
+	p.step("alice creates user secret diary", alice.Secrets.CreateUserSecret(ctx, "diary", edge.Secret{"entry": "dear diary"}))
+	// Through the SDK, bob's user secrets are his own: he cannot even
+	// name alice's. With vault/api and his own token, he can try her path.
+	_, err := bob.Secrets.ReadUserSecret(ctx, "diary")
+	p.step("bob reads user secret diary (his own scope)", err)
+	bobClient, err := api.NewClient(&api.Config{Address: srv.Addr})
+	if err != nil {
+		return err
+	}
+	bobClient.SetToken(srv.Users["bob"].Token)
+	_, err = bobClient.Logical().ReadWithContext(ctx, srv.Mount+"/data/edge/users/"+alice.EntityID()+"/diary")
+	p.step("bob reads alice's diary path with vault/api", err)
+
+	p.step("carol creates org secret team-db", carol.Secrets.CreateOrgSecret(ctx, "team-db", edge.Secret{"password": "s3cret"}))
+	v, err := alice.Secrets.ReadOrgSecret(ctx, "team-db")
+	p.step(fmt.Sprintf("alice reads org secret team-db (%d fields)", len(v)), err)
+	p.step("alice updates org secret team-db", alice.Secrets.UpdateOrgSecret(ctx, "team-db", edge.Secret{"password": "mine"}))
+	_, err = dave.Secrets.ReadOrgSecret(ctx, "team-db")
+	p.step("dave (globex) reads acme's team-db", err)
+
+	fmt.Fprintln(out, "\n== Handing a secret over with a wrapping token ==")
+	w, err := carol.Secrets.WrapOrgSecret(ctx, "team-db", edge.WithWrapTTL(2*time.Minute))
+	if !p.step("carol wraps team-db for two minutes", err) {
+		return err
+	}
+	fmt.Fprintf(out, "  she sends %v\n  and the token itself, by another channel\n", w)
+	receiver, err := api.NewClient(&api.Config{Address: srv.Addr})
+	if err != nil {
+		return err
+	}
+	receiver.SetToken("") // a receiver needs no Vault token of its own
+	_, err = edge.VerifyWrapped(ctx, receiver, w.Token, edge.Origin{Scope: "org", Owner: "acme", Name: "team-db", Mount: srv.Mount})
+	p.step("the receiver verifies it holds acme's team-db", err)
+	v, err = edge.Unwrap(ctx, receiver, w.Token)
+	p.step(fmt.Sprintf("the receiver unwraps it (%d fields)", len(v)), err)
+	_, err = edge.Unwrap(ctx, receiver, w.Token)
+	p.step("unwrapping it a second time", err)
 	return nil
+}
+
+// scopeOps is one scope's six operations, so that the walkthrough runs
+// the same steps on user and org secrets.
+type scopeOps struct {
+	list   func(context.Context) ([]string, error)
+	read   func(context.Context, string) (edge.Secret, error)
+	create func(context.Context, string, edge.Secret) error
+	update func(context.Context, string, edge.Secret) error
+	delete func(context.Context, string) error
+	wrap   func(context.Context, string, ...edge.WrapOption) (*edge.WrappedSecret, error)
+}
+
+func userOps(s *edge.Session) scopeOps {
+	x := s.Secrets
+	return scopeOps{x.ListUserSecrets, x.ReadUserSecret, x.CreateUserSecret, x.UpdateUserSecret, x.DeleteUserSecret, x.WrapUserSecret}
+}
+
+func orgOps(s *edge.Session) scopeOps {
+	x := s.Secrets
+	return scopeOps{x.ListOrgSecrets, x.ReadOrgSecret, x.CreateOrgSecret, x.UpdateOrgSecret, x.DeleteOrgSecret, x.WrapOrgSecret}
+}
+
+type printer struct{ out io.Writer }
+
+// step prints the outcome of one step, naming the SDK's error kind, and
+// reports whether it succeeded.
+func (p printer) step(what string, err error) bool {
+	if err == nil {
+		fmt.Fprintf(p.out, "  %-52s ok\n", what)
+		return true
+	}
+	kind := "error"
+	for _, k := range []struct {
+		name string
+		err  error
+	}{
+		{"ErrNotFound", edge.ErrNotFound},
+		{"ErrAlreadyExists", edge.ErrAlreadyExists},
+		{"ErrBadEntry", edge.ErrBadEntry},
+		{"ErrPermissionDenied", edge.ErrPermissionDenied},
+		{"ErrInvalidToken", edge.ErrInvalidToken},
+	} {
+		if errors.Is(err, k.err) {
+			kind = k.name
+			break
+		}
+	}
+	var re *api.ResponseError
+	if kind == "error" && errors.As(err, &re) {
+		kind = fmt.Sprintf("refused by Vault (HTTP %d)", re.StatusCode)
+	}
+	fmt.Fprintf(p.out, "  %-52s %s\n", what, kind)
+	return false
+}
+
+// walk runs the twelve-operation walkthrough on one scope and reports
+// whether every step went as expected.
+func (p printer) walk(ctx context.Context, title string, ops scopeOps) bool {
+	fmt.Fprintf(p.out, "\n== %s ==\n", title)
+	ok := p.step("create my-secret {secret: value}", ops.create(ctx, "my-secret", edge.Secret{"secret": "value"}))
+	p.step("create my-secret again", ops.create(ctx, "my-secret", edge.Secret{"secret": "again"}))
+	names, err := ops.list(ctx)
+	ok = p.step(fmt.Sprintf("list: %v", names), err) && ok
+	v, err := ops.read(ctx, "my-secret")
+	ok = p.step(fmt.Sprintf("read my-secret: %v", v), err) && ok
+	ok = p.step("update my-secret {secret: v2}", ops.update(ctx, "my-secret", edge.Secret{"secret": "v2"})) && ok
+	v, err = ops.read(ctx, "my-secret")
+	ok = p.step(fmt.Sprintf("read my-secret: %v", v), err) && ok
+	w, err := ops.wrap(ctx, "my-secret")
+	if p.step("wrap my-secret", err) {
+		fmt.Fprintf(p.out, "    %v\n    redeem with: POST %s, header X-Vault-Token\n", w, w.UnwrapURL)
+	} else {
+		ok = false
+	}
+	ok = p.step("delete my-secret", ops.delete(ctx, "my-secret")) && ok
+	_, err = ops.read(ctx, "my-secret")
+	p.step("read my-secret after delete", err)
+	p.step("create ../escape", ops.create(ctx, "../escape", edge.Secret{"x": 1}))
+	return ok
 }

@@ -36,11 +36,11 @@
 //
 // # Usage
 //
-//	devvault [-listen 127.0.0.1:0] [-users alice,bob] [-mount secret]
-//	devvault -external-addr https://vault.example:8200 [-external-token TOKEN] [-users ...] [-mount ...]
+//	devvault [-listen 127.0.0.1:0] [-users alice,bob] [-demo] [-mount secret]
+//	devvault -external-addr https://vault.example:8200 [-external-token TOKEN] [-users ...] [-demo] [-mount ...]
 //
 // With -external-addr, devvault does not start a server: it provisions the
-// existing Vault (KV v2 at -mount, userpass, the edge-dev policy, the users
+// existing Vault (KV v2 at -mount, userpass, the edge user policy, the users
 // and a default-policy-only token) with the given token (falling back to the
 // VAULT_TOKEN environment variable, which keeps the token out of the process
 // arguments), prints the same JSON line and exits 0.
@@ -48,8 +48,15 @@
 // Output (single line, keys as shown):
 //
 //	{"address":"http://127.0.0.1:PORT","root_token":"...","mount":"secret",
+//	 "user_policy":"edge-user",
 //	 "users":{"alice":{"token":"...","entity_id":"...","password":"...","accessor":"..."}},
+//	 "orgs":{"acme":{"admins":["carol"],"members":["alice","bob"]}},
 //	 "no_policy_token":"..."}
+//
+// Every user holds only the edge user policy (package
+// github.com/edgesdk/edge/admin): their own user secrets, and with -demo
+// the org access its groups give. The provisioning goes through that
+// package, so the dev Vault enforces exactly the policies operators get.
 //
 // Logs go to stderr and never contain tokens or passwords.
 package main
@@ -77,8 +84,16 @@ type Output struct {
 	Address       string                `json:"address"`
 	RootToken     string                `json:"root_token"`
 	Mount         string                `json:"mount"`
+	UserPolicy    string                `json:"user_policy"` // the edge user policy every user holds
 	Users         map[string]UserOutput `json:"users"`
+	Orgs          map[string]OrgOutput  `json:"orgs"` // with -demo: the demo orgs
 	NoPolicyToken string                `json:"no_policy_token"`
+}
+
+// OrgOutput describes one provisioned org by the names of its users.
+type OrgOutput struct {
+	Admins  []string `json:"admins"`
+	Members []string `json:"members"`
 }
 
 // UserOutput describes one provisioned userpass user.
@@ -95,6 +110,7 @@ type options struct {
 	mount              string
 	externalAddr       string
 	externalToken      string
+	demo               bool
 	insecureSkipMuxChk bool
 }
 
@@ -159,6 +175,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback `host:port` to listen on (port 0 picks a free port)")
 	fs.StringVar(&users, "users", "", "comma separated userpass `names` to create, e.g. alice,bob")
 	fs.StringVar(&o.mount, "mount", "secret", "KV v2 mount `path`")
+	fs.BoolVar(&o.demo, "demo", false, "provision the demo layout: org acme (admin carol, members alice and bob) and org globex (member dave)")
 	fs.StringVar(&o.externalAddr, "external-addr", "", "provision the existing Vault at this `URL` instead of starting one, print the JSON and exit")
 	fs.StringVar(&o.externalToken, "external-token", "", "`token` for -external-addr (defaults to $VAULT_TOKEN; prefer the variable, arguments are visible to other local users)")
 	fs.BoolVar(&o.insecureSkipMuxChk, "insecure-skip-mux-check", false, "start even if the HTTP mux does not clean encoded dot segments (VULNERABLE; only for testing the path traversal canary)")
@@ -284,7 +301,7 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	out, err := provision(pctx, client, provisionConfig{mount: opts.mount, users: opts.users, managed: true})
+	out, err := provision(pctx, client, provisionConfig{mount: opts.mount, users: opts.users, demo: opts.demo, managed: true})
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			return fmt.Errorf("interrupted during startup: %w", cause)
@@ -317,7 +334,7 @@ func runExternal(ctx context.Context, opts *options, stdout io.Writer) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	out, err := provision(pctx, client, provisionConfig{mount: opts.mount, users: opts.users, managed: false})
+	out, err := provision(pctx, client, provisionConfig{mount: opts.mount, users: opts.users, demo: opts.demo, managed: false})
 	if err != nil {
 		return fmt.Errorf("provisioning %s: %w", opts.externalAddr, err)
 	}

@@ -7,23 +7,27 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/vault/api"
+
+	"github.com/edgesdk/edge/admin"
 )
 
-// devPolicyName is the broad development policy given to every provisioned
-// user. It is temporary: a least-privilege policy model comes later.
-const devPolicyName = "edge-dev"
+// The demo layout -demo provisions: org acme with admin carol and members
+// alice and bob, org globex with member dave.
+var demoOrgs = []struct {
+	name            string
+	admins, members []string
+}{
+	{"acme", []string{"carol"}, []string{"alice", "bob"}},
+	{"globex", nil, []string{"dave"}},
+}
 
-func devPolicy(mount string) string {
-	return fmt.Sprintf(`# Temporary broad development policy written by devvault.
-path "%s/*" {
-  capabilities = ["create", "read", "update", "delete", "list"]
-}
-`, mount)
-}
+// demoUsers are the users of the demo layout, in the order they are made.
+var demoUsers = []string{"alice", "bob", "carol", "dave"}
 
 // newAPIClient returns a Vault API client for addr authenticated with token.
 // For an external Vault (fromEnv) the usual VAULT_* variables (CA
@@ -60,6 +64,7 @@ func newAPIClient(addr, token string, fromEnv bool) (*api.Client, error) {
 type provisionConfig struct {
 	mount string
 	users []string
+	demo  bool // also provision the demo layout (demoOrgs)
 	// managed is true for the in-process server: devvault owns it and may
 	// replace an existing mount and enable extra auth methods.
 	managed bool
@@ -83,17 +88,45 @@ func provision(ctx context.Context, c *api.Client, pc provisionConfig) (*Output,
 	if err := waitKVv2Usable(ctx, c, pc.mount); err != nil {
 		return nil, err
 	}
-	if err := c.Sys().PutPolicyWithContext(ctx, devPolicyName, devPolicy(pc.mount)); err != nil {
-		return nil, fmt.Errorf("writing policy %s: %w", devPolicyName, err)
+	// The edge access model, through the SDK's own provisioning API: the
+	// templated user policy now, the org policies and groups below.
+	adm, err := admin.New(admin.Config{Client: c, Mount: pc.mount})
+	if err != nil {
+		return nil, err
+	}
+	if err := adm.Setup(ctx); err != nil {
+		return nil, fmt.Errorf("setting up edge: %w", err)
 	}
 
-	out := &Output{Mount: pc.mount, Users: make(map[string]UserOutput, len(pc.users))}
-	for _, name := range pc.users {
-		u, err := createUser(ctx, c, name, devPolicyName)
+	users := pc.users
+	if pc.demo {
+		users = mergeNames(users, demoUsers)
+	}
+	out := &Output{Mount: pc.mount, UserPolicy: adm.UserPolicyName(), Users: make(map[string]UserOutput, len(users)), Orgs: map[string]OrgOutput{}}
+	for _, name := range users {
+		u, err := createUser(ctx, c, name, adm.UserPolicyName())
 		if err != nil {
 			return nil, err
 		}
 		out.Users[name] = u
+	}
+	if pc.demo {
+		for _, org := range demoOrgs {
+			if err := adm.CreateOrg(ctx, org.name); err != nil {
+				return nil, fmt.Errorf("creating org %s: %w", org.name, err)
+			}
+			for _, name := range org.admins {
+				if err := adm.AddAdmin(ctx, org.name, out.Users[name].EntityID); err != nil {
+					return nil, fmt.Errorf("making %s admin of %s: %w", name, org.name, err)
+				}
+			}
+			for _, name := range org.members {
+				if err := adm.AddMember(ctx, org.name, out.Users[name].EntityID); err != nil {
+					return nil, fmt.Errorf("making %s member of %s: %w", name, org.name, err)
+				}
+			}
+			out.Orgs[org.name] = OrgOutput{Admins: orEmpty(org.admins), Members: orEmpty(org.members)}
+		}
 	}
 
 	tok, err := c.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{
@@ -242,4 +275,22 @@ func randomPassword() (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// mergeNames returns a followed by the names of b it lacks.
+func mergeNames(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, n := range b {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

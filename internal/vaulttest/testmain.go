@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// SharedUsers are the users provisioned on the Shared server.
+// SharedUsers are the users provisioned on the Shared server: the demo
+// layout's (Options.Demo).
 var SharedUsers = []string{"alice", "bob", "carol", "dave"}
 
 var shared struct {
@@ -20,19 +21,20 @@ var shared struct {
 }
 
 // Shared returns the server shared by all tests of the test binary, starting
-// it on first use with the users in SharedUsers. It calls tb.Fatal if the
+// it on first use with the demo layout (Options.Demo: SharedUsers in orgs
+// acme and globex). It calls tb.Fatal if the
 // server cannot be started. Use Run in TestMain to stop it at the end;
 // otherwise it stops when the test binary exits.
 //
 // Tests must not change state other tests rely on (the users, the mount
-// configuration, the edge-dev policy); create per-test users with NewUser.
+// configuration, the policies); create per-test users with NewUser.
 func Shared(tb testing.TB) *Server {
 	tb.Helper()
 	shared.once.Do(func() {
 		// Covers a first build of devvault (~2 minutes) plus startup.
 		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 		defer cancel()
-		srv, err := Start(ctx, Options{Users: SharedUsers})
+		srv, err := Start(ctx, Options{Users: SharedUsers, Demo: true})
 		shared.mu.Lock()
 		shared.srv, shared.err = srv, err
 		shared.mu.Unlock()

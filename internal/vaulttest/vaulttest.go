@@ -12,8 +12,8 @@
 //	EDGE_TEST_VAULT_ADDR, EDGE_TEST_VAULT_TOKEN
 //	    When both are set, no server is started: devvault -external-addr is
 //	    run to provision that existing Vault (KV v2 at "secret", userpass, the
-//	    broad "edge-dev" policy, the requested users, a default-policy-only
-//	    token) with the given token, which must be able to manage mounts, auth
+//	    edge user policy, the requested users, with Options.Demo the demo
+//	    orgs, a default-policy-only token) with the given token, which must be able to manage mounts, auth
 //	    methods, policies and tokens (a root token in practice). The token is
 //	    handed to devvault through its VAULT_TOKEN environment variable, not
 //	    on the command line. Setting only one of them is an error. Server.External
@@ -90,7 +90,9 @@ type Server struct {
 	RootToken     string
 	Mount         string // KV v2 mount path without slashes, e.g. "secret"
 	NoPolicyToken string // token with only the "default" policy
+	UserPolicy    string // the edge user policy every provisioned user holds
 	Users         map[string]User
+	Orgs          map[string]Org // with Options.Demo: the demo orgs
 	External      bool
 
 	bin     string // devvault binary used
@@ -120,12 +122,21 @@ func (s *Server) String() string {
 // GoString is like String.
 func (s *Server) GoString() string { return s.String() }
 
+// Org is a provisioned org, by the names of its users.
+type Org struct {
+	Admins, Members []string
+}
+
 // Options configures Start.
 type Options struct {
-	// Users are the userpass users to create, each with the broad
-	// "edge-dev" policy on the mount and logged in. Names must be lower case
+	// Users are the userpass users to create, each with only the edge user
+	// policy (package admin) and logged in. Names must be lower case
 	// letters, digits, '-' and '_'.
 	Users []string
+
+	// Demo provisions the demo layout too: org acme with admin carol and
+	// members alice and bob, org globex with member dave.
+	Demo bool
 }
 
 // startConfig holds knobs for this package's own tests.
@@ -174,6 +185,9 @@ func start(ctx context.Context, opts Options, sc startConfig) (*Server, error) {
 	args := []string{"-mount", "secret"}
 	if len(opts.Users) > 0 {
 		args = append(args, "-users", strings.Join(opts.Users, ","))
+	}
+	if opts.Demo {
+		args = append(args, "-demo")
 	}
 	env := os.Environ()
 	if external {
@@ -279,6 +293,11 @@ type devvaultOutput struct {
 		Password string `json:"password"`
 		Accessor string `json:"accessor"`
 	} `json:"users"`
+	Orgs map[string]struct {
+		Admins  []string `json:"admins"`
+		Members []string `json:"members"`
+	} `json:"orgs"`
+	UserPolicy    string `json:"user_policy"`
 	NoPolicyToken string `json:"no_policy_token"`
 }
 
@@ -318,6 +337,11 @@ func (s *Server) awaitReady(ctx context.Context) error {
 	s.RootToken = out.RootToken
 	s.Mount = out.Mount
 	s.NoPolicyToken = out.NoPolicyToken
+	s.UserPolicy = out.UserPolicy
+	s.Orgs = make(map[string]Org, len(out.Orgs))
+	for name, o := range out.Orgs {
+		s.Orgs[name] = Org{Admins: o.Admins, Members: o.Members}
+	}
 	s.Users = make(map[string]User, len(out.Users))
 	for name, u := range out.Users {
 		if u.Token == "" || u.EntityID == "" {

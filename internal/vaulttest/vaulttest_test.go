@@ -67,11 +67,12 @@ func TestSharedServer(t *testing.T) {
 		tokens[u.Token], entities[u.EntityID], accessors[u.Accessor] = name, name, name
 		assert.True(t, u.Token != s.RootToken && u.Token != s.NoPolicyToken, "user %s token reused", name)
 
-		// The token is alive, belongs to the entity and has edge-dev.
+		// The token is alive, belongs to the entity and has only the
+		// edge user policy.
 		self := getJSON(t, s, http.MethodGet, "/v1/auth/token/lookup-self", u.Token, nil, http.StatusOK)
 		data := self["data"].(map[string]any)
 		assert.Equal(t, u.EntityID, data["entity_id"], "user %s", name)
-		assert.Contains(t, data["policies"], "edge-dev", "user %s", name)
+		assert.ElementsMatch(t, []any{"default", s.UserPolicy}, data["policies"], "user %s", name)
 	}
 
 	// KV v2 at the mount.
@@ -88,13 +89,21 @@ func TestSharedServer(t *testing.T) {
 	require.True(t, ok, "userpass/ not enabled")
 	assert.Equal(t, "userpass", up["type"])
 
-	// edge-dev lets a user write and read KV v2 data.
+	// The demo layout.
+	assert.Equal(t, map[string]Org{
+		"acme":   {Admins: []string{"carol"}, Members: []string{"alice", "bob"}},
+		"globex": {Admins: []string{}, Members: []string{"dave"}},
+	}, s.Orgs)
+
+	// The user policy lets alice write and read her own user secrets,
+	// and bob not.
 	alice := s.Users["alice"]
-	key := "/v1/" + s.Mount + "/data/vaulttest/" + UniqueName("shared")
+	key := "/v1/" + s.Mount + "/data/edge/users/" + alice.EntityID + "/" + UniqueName("shared")
 	w := getJSON(t, s, http.MethodPost, key, alice.Token, map[string]any{"data": map[string]any{"v": "1"}}, http.StatusOK)
 	assert.EqualValues(t, 1, w["data"].(map[string]any)["version"])
-	r := getJSON(t, s, http.MethodGet, key, s.Users["bob"].Token, nil, http.StatusOK)
+	r := getJSON(t, s, http.MethodGet, key, alice.Token, nil, http.StatusOK)
 	assert.Equal(t, "1", r["data"].(map[string]any)["data"].(map[string]any)["v"])
+	getJSON(t, s, http.MethodGet, key, s.Users["bob"].Token, nil, http.StatusForbidden)
 
 	// The default-policy-only token works but cannot touch the mount.
 	self := getJSON(t, s, http.MethodGet, "/v1/auth/token/lookup-self", s.NoPolicyToken, nil, http.StatusOK)
@@ -109,7 +118,7 @@ func TestNewUser(t *testing.T) {
 
 	a, err := s.NewUser(ctx, UniqueName("newuser"))
 	require.NoError(t, err)
-	b, err := s.NewUser(ctx, UniqueName("newuser"), "edge-dev")
+	b, err := s.NewUser(ctx, UniqueName("newuser"), s.UserPolicy)
 	require.NoError(t, err)
 	assert.NotEqual(t, a.EntityID, b.EntityID)
 	assert.True(t, a.Token != b.Token, "tokens must differ")
@@ -118,7 +127,7 @@ func TestNewUser(t *testing.T) {
 	assert.Equal(t, []any{"default"}, self["data"].(map[string]any)["policies"])
 	assert.Equal(t, a.EntityID, self["data"].(map[string]any)["entity_id"])
 	self = getJSON(t, s, http.MethodGet, "/v1/auth/token/lookup-self", b.Token, nil, http.StatusOK)
-	assert.ElementsMatch(t, []any{"default", "edge-dev"}, self["data"].(map[string]any)["policies"])
+	assert.ElementsMatch(t, []any{"default", s.UserPolicy}, self["data"].(map[string]any)["policies"])
 
 	_, err = s.NewUser(ctx, "Not/Valid")
 	assert.Error(t, err)
