@@ -46,6 +46,9 @@ func kvData(encoded []byte) []byte {
 // needsEnvelope reports whether the JSON object b holds a number that
 // Vault's float64 decoding would change, or the top-level key exactKey.
 func needsEnvelope(b []byte) bool {
+	if !mayNeedEnvelope(b) {
+		return false
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	depth := 0
@@ -81,6 +84,31 @@ func needsEnvelope(b []byte) bool {
 			}
 		}
 	}
+}
+
+// mayNeedEnvelope is needsEnvelope's fast path: it reports false only if
+// b cannot need the envelope, because every run of digits in it is
+// shorter than 16 (below 2^53) and none is followed by a fraction or an
+// exponent, and it does not contain exactKey.
+func mayNeedEnvelope(b []byte) bool {
+	if bytes.Contains(b, []byte(exactKey)) {
+		return true
+	}
+	run := 0
+	for _, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			run++
+			if run > 15 {
+				return true
+			}
+			continue
+		case run > 0 && (c == '.' || c == 'e' || c == 'E'):
+			return true
+		}
+		run = 0
+	}
+	return false
 }
 
 // float64Exact reports whether the JSON number n has the same value after

@@ -171,6 +171,10 @@ func TestEnvelope(t *testing.T) {
 		{"reserved key nested", Secret{"a": map[string]any{exactKey: "x"}}, false},
 		{"reserved key as value", Secret{"a": exactKey}, false},
 		{"reserved key after nested", Secret{"a": map[string]any{"b": 1}, exactKey: 2}, true},
+		{"digits in strings only", Secret{"a": "12345678901234567890", "v": "1.5e3"}, false},
+		{"exact fraction", Secret{"f": 0.5, "g": 1e300}, false},
+		{"inexact fraction", Secret{"f": json.Number("0.1000000000000000000001")}, true},
+		{"big int in array", Secret{"a": []any{1, "x", json.Number("12345678901234567")}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,5 +192,33 @@ func TestEnvelope(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, want, back)
 		})
+	}
+}
+
+// benchValue is a typical secret: a few strings and a number.
+var benchValue = Secret{"user": "svc-account", "password": "correct horse battery staple", "host": "db.internal", "port": 5432, "tls": true}
+
+// BenchmarkEncodeSecret measures the client-side work of a write: the
+// encoding, its checks, and the envelope decision.
+func BenchmarkEncodeSecret(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		encoded, err := encodeSecret(benchValue)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = kvData(encoded)
+	}
+}
+
+// BenchmarkDecodeSecret measures the client-side work of a read.
+func BenchmarkDecodeSecret(b *testing.B) {
+	encoded, err := encodeSecret(benchValue)
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeSecret(encoded); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
