@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hashicorp/vault/api"
+	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // The sentinel errors below classify every failure the SDK returns. Match
@@ -75,7 +75,7 @@ func (e *Error) Error() string {
 		b.WriteString(": " + e.Kind.Error())
 	}
 	if e.Err != nil {
-		b.WriteString(": " + describe(e.Err))
+		b.WriteString(": " + vaulterr.Describe(e.Err))
 	}
 	return b.String()
 }
@@ -94,50 +94,10 @@ func (e *Error) Is(target error) bool {
 	return e.Kind != nil && e.Kind == target
 }
 
-// describe renders a cause on one line. vault/api's ResponseError prints
-// several lines, including the request URL; the status and Vault's own
-// messages are what a reader needs.
-func describe(err error) string {
-	var re *api.ResponseError
-	if !errors.As(err, &re) {
-		return err.Error()
-	}
-	msg := "vault returned " + strconv.Itoa(re.StatusCode)
-	// A raw body may be anything (a proxy's HTML page): leave it out.
-	if !re.RawError && len(re.Errors) > 0 {
-		msg += ": " + strings.Join(strings.Fields(strings.Join(re.Errors, "; ")), " ")
-	}
-	// Keep the words of errors wrapping the ResponseError.
-	return strings.Replace(err.Error(), re.Error(), msg, 1)
-}
-
-// responseStatus returns the HTTP status of a vault/api error, or 0.
-func responseStatus(err error) int {
-	var re *api.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
-	}
-	return 0
-}
-
-// responseMentions reports whether Vault's error messages contain s.
-func responseMentions(err error, s string) bool {
-	var re *api.ResponseError
-	if !errors.As(err, &re) {
-		return false
-	}
-	for _, m := range re.Errors {
-		if strings.Contains(m, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // kindOf classifies a failure vault/api reported: 403 is
 // ErrPermissionDenied and 404 is ErrNotFound; anything else has no kind.
 func kindOf(err error) error {
-	switch responseStatus(err) {
+	switch vaulterr.Status(err) {
 	case 403:
 		return ErrPermissionDenied
 	case 404:

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // SecretsService does the EdgeSecrets operations, for the session's user
@@ -118,7 +120,7 @@ func (s *SecretsService) create(ctx context.Context, sc scope, name string, valu
 	switch {
 	case err == nil:
 		return nil
-	case responseMentions(err, casMismatch):
+	case vaulterr.Mentions(err, casMismatch):
 		return sc.fail("create", name, ErrAlreadyExists, nil)
 	}
 	return sc.fail("create", name, kindOf(err), err)
@@ -145,7 +147,7 @@ func (s *SecretsService) update(ctx context.Context, sc scope, name string, valu
 		if err == nil {
 			return nil
 		}
-		if !responseMentions(err, casMismatch) {
+		if !vaulterr.Mentions(err, casMismatch) {
 			return sc.fail("update", name, kindOf(err), err)
 		}
 	}

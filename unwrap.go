@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // ErrInvalidToken means Vault does not know the wrapping token: it is
@@ -217,7 +219,7 @@ func tokenKind(err error) error {
 // does not authenticate at all) are ErrInvalidToken; 404 is what the
 // token held when the secret was gone.
 func wrapTokenKind(err error) error {
-	switch responseStatus(err) {
+	switch vaulterr.Status(err) {
 	case 400, 403:
 		return ErrInvalidToken
 	case 404:

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // WrappedSecret is a single-use Vault response-wrapping token that holds
@@ -111,7 +113,7 @@ func (s *SecretsService) wrap(ctx context.Context, sc scope, name string, opts [
 	if err != nil {
 		kind := kindOf(err)
 		switch {
-		case responseStatus(err) == 400: // Vault refused the wrap TTL
+		case vaulterr.Status(err) == 400: // Vault refused the wrap TTL
 			kind = ErrBadEntry
 		case kind == ErrPermissionDenied && s.canRead(ctx, sc.data+"/"+name):
 			// Vault answers a TTL outside the path's min_wrapping_ttl

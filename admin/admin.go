@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // Config says how an Admin reaches Vault and which edge deployment it
@@ -215,14 +216,14 @@ func (a *Admin) waitKVReady(ctx context.Context) error {
 	for {
 		_, err := a.client.Logical().ReadWithContext(ctx, a.mount+"/config")
 		switch {
-		case err == nil, responseStatus(err) == 403:
+		case err == nil, vaulterr.Status(err) == 403:
 			return nil
-		case !responseMentions(err, "upgrad"):
+		case !vaulterr.Mentions(err, "upgrad"):
 			return &Error{Op: "setup", Object: "waiting for the new mount " + quote(a.mount+"/"), Kind: kindOf(err), Err: err}
 		}
 		select {
 		case <-ctx.Done():
-			return &Error{Op: "setup", Object: "waiting for the new mount " + quote(a.mount+"/"), Err: fmt.Errorf("%w (last answer: %s)", ctx.Err(), describe(err))}
+			return &Error{Op: "setup", Object: "waiting for the new mount " + quote(a.mount+"/"), Err: fmt.Errorf("%w (last answer: %s)", ctx.Err(), vaulterr.Describe(err))}
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -5,9 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hashicorp/vault/api"
-
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // The errors below, together with edge.ErrBadEntry and
@@ -93,7 +92,7 @@ func (e *Error) Error() string {
 		b.WriteString(": " + e.Kind.Error())
 	}
 	if e.Err != nil {
-		b.WriteString(": " + describe(e.Err))
+		b.WriteString(": " + vaulterr.Describe(e.Err))
 	}
 	return b.String()
 }
@@ -121,61 +120,10 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
-// describe renders a cause on one line. vault/api's ResponseError prints
-// several lines, including the request URL; the status and Vault's own
-// messages are what a reader needs.
-func describe(err error) string {
-	var re *api.ResponseError
-	if errors.As(err, &re) {
-		msg := "vault returned " + strconv.Itoa(re.StatusCode)
-		if re.RawError {
-			// The raw body may be anything (a proxy's page): leave it out.
-			return msg
-		}
-		if len(re.Errors) > 0 {
-			msg += ": " + strings.Join(re.Errors, "; ")
-		}
-		return oneLine(msg)
-	}
-	return oneLine(err.Error())
-}
-
-// oneLine collapses the runs of white space in s, newlines included
-// (Vault sends multi-line messages such as "1 error occurred:\n\t*
-// permission denied\n\n"), into single spaces.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// responseStatus returns the HTTP status of a vault/api error, or 0.
-func responseStatus(err error) int {
-	var re *api.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
-	}
-	return 0
-}
-
-// responseMentions reports whether one of Vault's error messages in err
-// contains s, ignoring case.
-func responseMentions(err error, s string) bool {
-	var re *api.ResponseError
-	if !errors.As(err, &re) {
-		return false
-	}
-	s = strings.ToLower(s)
-	for _, m := range re.Errors {
-		if strings.Contains(strings.ToLower(m), s) {
-			return true
-		}
-	}
-	return false
-}
-
 // kindOf classifies a failure vault/api reported: 403 is
 // edge.ErrPermissionDenied; anything else has no kind.
 func kindOf(err error) error {
-	if responseStatus(err) == 403 {
+	if vaulterr.Status(err) == 403 {
 		return edge.ErrPermissionDenied
 	}
 	return nil
