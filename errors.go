@@ -39,6 +39,14 @@ var (
 	// ErrConflict means Update lost the race against concurrent updates
 	// of the same secret more times than it retries.
 	ErrConflict = errors.New("too many concurrent updates")
+
+	// ErrInvalidToken means Vault does not know a wrapping token: it is
+	// malformed, was already unwrapped, or has expired.
+	ErrInvalidToken = errors.New("wrapping token is not valid: malformed, already used or expired")
+
+	// ErrWrongSecret means a wrapping token holds something other than
+	// the secret the sender said: it may have been swapped in transit.
+	ErrWrongSecret = errors.New("wrapping token does not hold the expected secret")
 )
 
 // Error is the error returned by every operation of the SDK. It records
@@ -49,7 +57,7 @@ var (
 // vault/api's *api.ResponseError, so errors.As reaches the HTTP status.
 // Error strings never contain a secret value or a token.
 type Error struct {
-	Op    string // operation: "list", "read", "create", "update", "delete", "wrap", "session", ...
+	Op    string // "list", "read", "create", "update", "delete", "wrap", "new session", "unwrap", "lookup wrapped" or "verify wrapped"
 	Scope string // "user" or "org"; empty when no scope applies
 	Name  string // secret name; empty for list and session operations
 	Kind  error  // one of the sentinel errors above, or nil when none applies
@@ -95,13 +103,20 @@ func (e *Error) Is(target error) bool {
 }
 
 // kindOf classifies a failure vault/api reported: 403 is
-// ErrPermissionDenied and 404 is ErrNotFound; anything else has no kind.
+// ErrPermissionDenied; anything else has no kind.
 func kindOf(err error) error {
-	switch vaulterr.Status(err) {
-	case 403:
+	if vaulterr.Status(err) == 403 {
 		return ErrPermissionDenied
-	case 404:
-		return ErrNotFound
 	}
 	return nil
+}
+
+// readKindOf classifies the failure of a read of one secret's data or
+// metadata, where Vault's 404 means the secret is missing, deleted or
+// destroyed: ErrNotFound.
+func readKindOf(err error) error {
+	if vaulterr.Status(err) == 404 {
+		return ErrNotFound
+	}
+	return kindOf(err)
 }

@@ -2,15 +2,6 @@ package edge
 
 import "context"
 
-// Org secrets live at <mount>/data/<prefix>/orgs/<org>/<name>, where org
-// is the session's org. Vault's policies let every member of the org
-// list, read and wrap them, and only the org's admins create, update and
-// delete them.
-//
-// Every org method returns an error wrapping ErrNoOrg if the session has
-// no org, ErrBadEntry if name is invalid (no request is sent), and
-// ErrPermissionDenied if Vault refuses the request.
-
 // ListOrgSecrets returns the names of the org's secrets, sorted. An org
 // with no secrets gets an empty list, not an error.
 func (s *SecretsService) ListOrgSecrets(ctx context.Context) ([]string, error) {

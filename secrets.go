@@ -16,6 +16,21 @@ import (
 // SecretsService does the EdgeSecrets operations, for the session's user
 // and for the session's org. Reach it as Session.Secrets.
 //
+// User secrets live at <mount>/data/<prefix>/users/<entity id>/<name>,
+// where the entity id is the Vault identity entity of the session's token.
+// They are private to that user: Vault's policies, not this client, keep
+// every other token out. Org secrets live at
+// <mount>/data/<prefix>/orgs/<org>/<name>, where org is the session's org;
+// Vault's policies let every member of the org list, read and wrap them,
+// and only the org's admins create, update and delete them.
+//
+// Besides the errors each method names, every method returns an error
+// wrapping ErrBadEntry if name is invalid (no request is sent),
+// ErrPermissionDenied if Vault refuses the request, ErrNoEntity (user
+// methods) if the session's token has no identity entity, and ErrNoOrg
+// (org methods) if the session has no org. Any other failure is an *Error
+// wrapping vault/api's error.
+//
 // Each user method has an org twin; both build their scope's Vault path
 // and share one implementation, so the two scopes behave alike. A
 // SecretsService is safe for concurrent use by multiple goroutines.
@@ -97,12 +112,11 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 	}
 	if err != nil {
 		// 404: missing, or latest version deleted or destroyed.
-		return nil, sc.fail("read", name, kindOf(err), err)
+		return nil, sc.fail("read", name, readKindOf(err), err)
 	}
 	value, err := decodeKVResponse(resp.Body)
 	if err != nil {
-		kind, cause := decodeKind(err)
-		return nil, sc.fail("read", name, kind, cause)
+		return nil, sc.fail("read", name, nil, err)
 	}
 	return value, nil
 }
@@ -159,7 +173,7 @@ func (s *SecretsService) update(ctx context.Context, sc scope, name string, valu
 func (s *SecretsService) currentVersion(ctx context.Context, sc scope, name string) (uint64, error) {
 	meta, err := s.client.Logical().ReadWithContext(ctx, sc.meta+"/"+name)
 	if err != nil {
-		return 0, sc.fail("update", name, kindOf(err), err)
+		return 0, sc.fail("update", name, readKindOf(err), err)
 	}
 	if meta == nil { // vault/api's answer to 404
 		return 0, sc.fail("update", name, ErrNotFound, nil)

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // Defaults for the Config fields left empty (and not set in the
@@ -23,10 +26,13 @@ const (
 type Config struct {
 	// Client is a configured vault/api client to use, for any auth
 	// method. The session works on its own clone and never modifies it.
-	// Its token is used unless Token is set. When nil, the session makes
-	// a client from api.DefaultConfig, which reads VAULT_ADDR,
-	// VAULT_CACERT, VAULT_CLIENT_TIMEOUT, VAULT_TOKEN, VAULT_NAMESPACE and
-	// the rest of vault/api's environment.
+	// The clone keeps the client's address, token (unless Token is set),
+	// headers and namespace, HTTP client (TLS, timeouts), retry and rate
+	// limit settings; like every vault/api clone it drops request and
+	// response callbacks, MFA credentials and the policy override flag.
+	// When nil, the session makes a client from api.DefaultConfig, which
+	// reads VAULT_ADDR, VAULT_CACERT, VAULT_CLIENT_TIMEOUT, VAULT_TOKEN,
+	// VAULT_NAMESPACE and the rest of vault/api's environment.
 	Client *api.Client
 
 	// Address is Vault's address, overriding VAULT_ADDR (or Client's
@@ -73,8 +79,9 @@ type Session struct {
 //
 // NewSession returns an error wrapping ErrPermissionDenied if Vault
 // refuses the token (bad, expired or revoked), and one wrapping
-// ErrBadEntry if Org, Mount or Prefix is not a valid name or the Vault
-// entity id is not one. A token with no entity (a root token) gives a
+// ErrBadEntry if Org, Mount or Prefix is not a valid name, WrapTTL is
+// negative, the Vault entity id is not a valid name, or Vault shows that
+// Mount is not a KV version 2 secrets engine. A token with no entity (a root token) gives a
 // session whose user operations fail with ErrNoEntity.
 func NewSession(ctx context.Context, cfg Config) (*Session, error) {
 	client, err := newClient(cfg)
@@ -102,11 +109,7 @@ func NewSession(ctx context.Context, cfg Config) (*Session, error) {
 
 	self, err := client.Auth().Token().LookupSelfWithContext(ctx)
 	if err != nil {
-		kind := kindOf(err)
-		if kind == ErrNotFound {
-			kind = nil
-		}
-		return nil, sessionError(kind, fmt.Errorf("checking the token: %w", err))
+		return nil, sessionError(kindOf(err), fmt.Errorf("checking the token: %w", err))
 	}
 	if self == nil || self.Data == nil {
 		return nil, sessionError(nil, errors.New("checking the token: vault returned no token data"))
@@ -116,6 +119,9 @@ func NewSession(ctx context.Context, cfg Config) (*Session, error) {
 		if err := checkName(entityID); err != nil {
 			return nil, sessionError(ErrBadEntry, fmt.Errorf("entity id %q from vault: %w", entityID, err))
 		}
+	}
+	if err := checkMount(ctx, client, cfg.Mount); err != nil {
+		return nil, err
 	}
 
 	s := &Session{entityID: entityID, org: cfg.Org}
@@ -170,31 +176,17 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// newClient returns the session's own client: a clone of cfg.Client, or
-// a new client from vault/api's environment. Either way it gets a
-// wrapping lookup that never wraps, so that a VAULT_WRAP_TTL in the
-// environment cannot wrap (and so empty) the session's reads; WrapUserSecret
-// and WrapOrgSecret ask for wrapping per request.
+// newClient returns the session's own client (see ownClient), at
+// cfg.Address and with cfg.Token when they are set.
 func newClient(cfg Config) (*api.Client, error) {
-	var client *api.Client
-	if cfg.Client != nil {
-		c, err := cfg.Client.CloneWithHeaders()
-		if err != nil {
-			return nil, fmt.Errorf("cloning the vault client: %w", err)
-		}
-		// Clone keeps the token only when CloneToken is set.
-		c.SetToken(cfg.Client.Token())
-		client = c
-	} else {
-		apiCfg := api.DefaultConfig()
-		if apiCfg.Error != nil {
-			return nil, fmt.Errorf("reading the vault environment: %w", apiCfg.Error)
-		}
-		c, err := api.NewClient(apiCfg)
-		if err != nil {
-			return nil, fmt.Errorf("making the vault client: %w", err)
-		}
-		client = c
+	if cfg.Client != nil && cfg.Address != "" && (isUnixAddress(cfg.Address) || isUnixAddress(cfg.Client.Address())) {
+		// vault/api's SetAddress rewires the HTTP transport for unix
+		// sockets, and a clone shares the caller's transport.
+		return nil, errors.New("a unix:// address goes on Config.Client itself, not in Config.Address beside it")
+	}
+	client, err := ownClient(cfg.Client)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Address != "" {
 		if err := client.SetAddress(cfg.Address); err != nil {
@@ -204,6 +196,64 @@ func newClient(cfg Config) (*api.Client, error) {
 	if cfg.Token != "" {
 		client.SetToken(cfg.Token)
 	}
-	client.SetWrappingLookupFunc(func(operation, path string) string { return "" })
 	return client, nil
+}
+
+func isUnixAddress(addr string) bool { return strings.HasPrefix(addr, "unix://") }
+
+// ownClient returns a client of the SDK's own: a clone of client with its
+// token and headers (vault/api's Clone keeps the token only when
+// CloneToken is set), or, when client is nil, a new client from vault/api's
+// environment. Either way it gets a wrapping lookup that never wraps, so
+// that a VAULT_WRAP_TTL in the environment cannot wrap (and so empty) its
+// reads; WrapUserSecret and WrapOrgSecret ask for wrapping per request.
+func ownClient(client *api.Client) (*api.Client, error) {
+	var c *api.Client
+	if client != nil {
+		clone, err := client.CloneWithHeaders()
+		if err != nil {
+			return nil, fmt.Errorf("cloning the vault client: %w", err)
+		}
+		clone.SetToken(client.Token())
+		c = clone
+	} else {
+		cfg := api.DefaultConfig()
+		if cfg.Error != nil {
+			return nil, fmt.Errorf("reading the vault environment: %w", cfg.Error)
+		}
+		fresh, err := api.NewClient(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("making the vault client: %w", err)
+		}
+		c = fresh
+	}
+	c.SetWrappingLookupFunc(func(operation, path string) string { return "" })
+	return c, nil
+}
+
+// checkMount makes sure a KV version 2 secrets engine is mounted exactly
+// at mount, asking Vault's sys/internal/ui/mounts (in Vault's default
+// policy). Vault answers 403 both for a missing mount and for a token with
+// no access below it; that is left for the operations to report.
+func checkMount(ctx context.Context, client *api.Client, mount string) error {
+	s, err := client.Logical().ReadWithContext(ctx, "sys/internal/ui/mounts/"+mount)
+	switch {
+	case vaulterr.Status(err) == 403:
+		return nil
+	case err != nil:
+		return sessionError(kindOf(err), fmt.Errorf("checking mount %q: %w", mount, err))
+	case s == nil || s.Data == nil:
+		return sessionError(ErrBadEntry, fmt.Errorf("no secrets engine is mounted at %q", mount))
+	}
+	typ, _ := s.Data["type"].(string)
+	path, _ := s.Data["path"].(string)
+	options, _ := s.Data["options"].(map[string]any)
+	version, _ := options["version"].(string)
+	if path != mount+"/" {
+		return sessionError(ErrBadEntry, fmt.Errorf("no secrets engine is mounted at %q (%q is the mount there)", mount, path))
+	}
+	if typ != "kv" || version != "2" {
+		return sessionError(ErrBadEntry, fmt.Errorf("the secrets engine at %q is %s version %q, not kv version 2", mount, typ, version))
+	}
+	return nil
 }

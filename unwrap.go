@@ -13,18 +13,6 @@ import (
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
-// ErrInvalidToken means Vault does not know the wrapping token: it is
-// malformed, was already unwrapped, or has expired.
-var ErrInvalidToken = errors.New("wrapping token is not valid: malformed, already used or expired")
-
-// ErrWrongSecret means a wrapping token holds something other than the
-// secret the sender said: it may have been swapped in transit.
-var ErrWrongSecret = errors.New("wrapping token does not hold the expected secret")
-
-// The receiving side of a handover needs no session: it may have no Vault
-// token of its own, since a wrapping token authenticates its own unwrap
-// and lookup.
-
 // WrapInfo is what Vault tells about a wrapping token without consuming
 // it (sys/wrapping/lookup).
 type WrapInfo struct {
@@ -35,7 +23,7 @@ type WrapInfo struct {
 
 // ExpiresAt returns the time after which the token can no longer be
 // redeemed.
-func (i *WrapInfo) ExpiresAt() time.Time { return i.CreationTime.Add(i.TTL) }
+func (i WrapInfo) ExpiresAt() time.Time { return i.CreationTime.Add(i.TTL) }
 
 // Origin names the secret a wrapping token should hold, for
 // VerifyWrapped. Make one with UserSecretOrigin or OrgSecretOrigin.
@@ -99,11 +87,7 @@ func LookupWrapped(ctx context.Context, client *api.Client, token string) (*Wrap
 	if err != nil {
 		return nil, fail(tokenKind(err), err)
 	}
-	body, err := json.Marshal(map[string]string{"token": c.Token()})
-	if err != nil {
-		return nil, fail(nil, err)
-	}
-	secret, err := c.Logical().WriteBytesWithContext(ctx, "sys/wrapping/lookup", body)
+	secret, err := c.Logical().WriteWithContext(ctx, "sys/wrapping/lookup", map[string]any{"token": c.Token()})
 	if err != nil {
 		return nil, fail(wrapTokenKind(err), err)
 	}
@@ -171,7 +155,7 @@ func Unwrap(ctx context.Context, client *api.Client, token string) (Secret, erro
 	}
 	value, err := decodeKVResponse(resp.Body)
 	if err != nil {
-		return nil, fail(decodeKind(err))
+		return nil, fail(nil, err)
 	}
 	return value, nil
 }
@@ -188,22 +172,11 @@ func tokenClient(client *api.Client, token string) (*api.Client, error) {
 	if token == "" {
 		return nil, errEmptyToken
 	}
-	var c *api.Client
-	var err error
-	if client != nil {
-		c, err = client.CloneWithHeaders()
-	} else {
-		cfg := api.DefaultConfig()
-		if cfg.Error != nil {
-			return nil, fmt.Errorf("reading the vault environment: %w", cfg.Error)
-		}
-		c, err = api.NewClient(cfg)
-	}
+	c, err := ownClient(client)
 	if err != nil {
-		return nil, fmt.Errorf("making the vault client: %w", err)
+		return nil, err
 	}
 	c.SetToken(token)
-	c.SetWrappingLookupFunc(func(operation, path string) string { return "" })
 	return c, nil
 }
 

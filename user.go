@@ -2,15 +2,6 @@ package edge
 
 import "context"
 
-// User secrets live at <mount>/data/<prefix>/users/<entity id>/<name>,
-// where the entity id is the Vault identity entity of the session's token.
-// They are private to that user: Vault's policies, not this client, keep
-// every other token out.
-//
-// Every user method returns an error wrapping ErrNoEntity if the session's
-// token has no identity entity, ErrBadEntry if name is invalid (no request
-// is sent), and ErrPermissionDenied if Vault refuses the request.
-
 // ListUserSecrets returns the names of the user's secrets, sorted. A user
 // with no secrets gets an empty list, not an error.
 func (s *SecretsService) ListUserSecrets(ctx context.Context) ([]string, error) {

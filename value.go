@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Secret is a secret's value: a JSON object.
@@ -152,7 +153,9 @@ func encodeSecret(s Secret) ([]byte, error) {
 		}
 		return nil, errors.New("secret value is not JSON-encodable")
 	}
-	if hasReplacedUTF8(b) {
+	// json.RawMessage and MarshalJSON methods pass their bytes through
+	// unchecked; everything else is replaced with the \ufffd escape.
+	if !utf8.Valid(b) || hasReplacedUTF8(b) {
 		return nil, errors.New("secret value holds invalid UTF-8 in a key or string")
 	}
 	return b, nil
@@ -210,28 +213,16 @@ type kvResponse struct {
 	} `json:"data"`
 }
 
-// errNoValue is decodeKVResponse's answer to a response without a value.
-var errNoValue = errors.New("vault returned no secret value")
-
 // decodeKVResponse returns the secret value in the body of a KV v2 read,
-// or errNoValue if it has none (a deleted version), or an error that does
-// not quote the body.
+// or an error that does not quote the body. (Vault answers a missing or
+// deleted secret with a 404, before any body is decoded.)
 func decodeKVResponse(r io.Reader) (Secret, error) {
 	var body kvResponse
 	if err := json.NewDecoder(r).Decode(&body); err != nil {
 		return nil, errors.New("vault returned a body that is not JSON")
 	}
 	if body.Data == nil || len(body.Data.Data) == 0 || string(body.Data.Data) == "null" {
-		return nil, errNoValue
+		return nil, errors.New("vault returned no secret value")
 	}
 	return decodeSecret(body.Data.Data)
-}
-
-// decodeKind returns the kind and cause of a decodeKVResponse error: no
-// value means ErrNotFound.
-func decodeKind(err error) (kind, cause error) {
-	if errors.Is(err, errNoValue) {
-		return ErrNotFound, nil
-	}
-	return nil, err
 }

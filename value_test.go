@@ -29,6 +29,8 @@ func TestEncodeSecretRefuses(t *testing.T) {
 		{"invalid UTF-8 in key", Secret{"k\xfe": "v"}},
 		{"invalid UTF-8 nested", Secret{"a": []any{"x", map[string]any{"y": []string{"\xc3"}}}}},
 		{"invalid json.Number", Secret{"n": json.Number("12abc")}},
+		{"invalid UTF-8 in json.RawMessage", Secret{"r": json.RawMessage("\"a\xffb\"")}},
+		{"invalid UTF-8 from MarshalJSON", Secret{"m": rawMarshaler("\"\xfe\"")}},
 		{"cycle", cycle},
 	}
 	for _, tt := range tests {
@@ -38,6 +40,11 @@ func TestEncodeSecretRefuses(t *testing.T) {
 		})
 	}
 }
+
+// rawMarshaler returns its own bytes from MarshalJSON, unchecked.
+type rawMarshaler string
+
+func (r rawMarshaler) MarshalJSON() ([]byte, error) { return []byte(r), nil }
 
 func TestEncodeSecretErrorHidesValue(t *testing.T) {
 	for _, v := range []Secret{
@@ -70,8 +77,14 @@ func TestEncodeSecretAccepts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b, err := encodeSecret(tt.value)
 			require.NoError(t, err)
-			var back Secret
-			require.NoError(t, json.Unmarshal(b, &back))
+			back, err := decodeSecret(kvData(b))
+			require.NoError(t, err)
+			// The value decoded again equals the value as JSON sees it.
+			want, err := json.Marshal(tt.value)
+			require.NoError(t, err)
+			got, err := json.Marshal(back)
+			require.NoError(t, err)
+			assert.JSONEq(t, string(want), string(got))
 		})
 	}
 }

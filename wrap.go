@@ -71,8 +71,11 @@ func wrapTTLParam(ttl time.Duration) (string, error) {
 	if ttl <= 0 {
 		return "", fmt.Errorf("wrap TTL %v is not positive", ttl)
 	}
-	secs := (ttl + time.Second - 1) / time.Second
-	return strconv.FormatInt(int64(secs), 10) + "s", nil
+	secs := int64(ttl / time.Second)
+	if ttl%time.Second != 0 {
+		secs++
+	}
+	return strconv.FormatInt(secs, 10) + "s", nil
 }
 
 // wrapResponse is the body of a wrapped response.
@@ -111,9 +114,10 @@ func (s *SecretsService) wrap(ctx context.Context, sc scope, name string, opts [
 		defer resp.Body.Close()
 	}
 	if err != nil {
-		kind := kindOf(err)
+		kind := readKindOf(err)
 		switch {
-		case vaulterr.Status(err) == 400: // Vault refused the wrap TTL
+		case vaulterr.Status(err) == 400 && vaulterr.Mentions(err, "wrap"):
+			// Vault refused the wrap TTL header itself.
 			kind = ErrBadEntry
 		case kind == ErrPermissionDenied && s.canRead(ctx, sc.data+"/"+name):
 			// Vault answers a TTL outside the path's min_wrapping_ttl

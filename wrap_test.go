@@ -195,7 +195,10 @@ path "%[1]s/metadata/edge/users/{{identity.entity.id}}/*" {
 				return
 			}
 			assert.ErrorIs(t, err, edge.ErrBadEntry)
-			assert.Contains(t, err.Error(), "wrapping ttl", "Vault's reason is kept")
+			assert.NotErrorIs(t, err, edge.ErrPermissionDenied)
+			var re *api.ResponseError
+			require.ErrorAs(t, err, &re, "Vault's own answer is kept")
+			assert.Equal(t, http.StatusForbidden, re.StatusCode)
 			assert.Nil(t, w)
 		})
 	}
