@@ -46,10 +46,14 @@ func run(ctx context.Context, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		// A name of its own, so that no secret of yours is touched.
+		name := fmt.Sprintf("quickstart-%d", time.Now().UnixNano())
 		p := printer{out}
-		p.walk(ctx, "your user secrets", userOps(sess))
-		if sess.Org() != "" {
-			p.walk(ctx, "org "+sess.Org()+"'s secrets", orgOps(sess))
+		if !p.walk(ctx, "your user secrets", userOps(sess), name) {
+			return errors.New("the walkthrough of your user secrets failed")
+		}
+		if sess.Org() != "" && !p.walk(ctx, "org "+sess.Org()+"'s secrets", orgOps(sess), name) {
+			return errors.New("the walkthrough of the org's secrets failed (only org admins may write)")
 		}
 		return nil
 	}
@@ -85,7 +89,7 @@ func demo(ctx context.Context, out io.Writer, srv *vaulttest.Server) error {
 	alice, bob, carol, dave := sessions["alice"], sessions["bob"], sessions["carol"], sessions["dave"]
 	p := printer{out}
 
-	if !p.walk(ctx, "alice's user secrets", userOps(alice)) || !p.walk(ctx, "acme's org secrets, as carol (admin)", orgOps(carol)) {
+	if !p.walk(ctx, "alice's user secrets", userOps(alice), "my-secret") || !p.walk(ctx, "acme's org secrets, as carol (admin)", orgOps(carol), "my-secret") {
 		return errors.New("the walkthrough failed")
 	}
 
@@ -184,28 +188,33 @@ func (p printer) step(what string, err error) bool {
 	return false
 }
 
-// walk runs the twelve-operation walkthrough on one scope and reports
-// whether every step went as expected.
-func (p printer) walk(ctx context.Context, title string, ops scopeOps) bool {
+// walk runs the six operations of one scope on secret name, which it
+// creates first and deletes at the end, and reports whether every step
+// went as expected. It stops if it cannot create the secret, so that it
+// never changes a secret it did not make.
+func (p printer) walk(ctx context.Context, title string, ops scopeOps, name string) bool {
 	fmt.Fprintf(p.out, "\n== %s ==\n", title)
-	ok := p.step("create my-secret {secret: value}", ops.create(ctx, "my-secret", edge.Secret{"secret": "value"}))
-	p.step("create my-secret again", ops.create(ctx, "my-secret", edge.Secret{"secret": "again"}))
+	if !p.step("create "+name+" {secret: value}", ops.create(ctx, name, edge.Secret{"secret": "value"})) {
+		return false
+	}
+	p.step("create "+name+" again", ops.create(ctx, name, edge.Secret{"secret": "again"}))
+	ok := true
 	names, err := ops.list(ctx)
 	ok = p.step(fmt.Sprintf("list: %v", names), err) && ok
-	v, err := ops.read(ctx, "my-secret")
-	ok = p.step(fmt.Sprintf("read my-secret: %v", v), err) && ok
-	ok = p.step("update my-secret {secret: v2}", ops.update(ctx, "my-secret", edge.Secret{"secret": "v2"})) && ok
-	v, err = ops.read(ctx, "my-secret")
-	ok = p.step(fmt.Sprintf("read my-secret: %v", v), err) && ok
-	w, err := ops.wrap(ctx, "my-secret")
-	if p.step("wrap my-secret", err) {
+	v, err := ops.read(ctx, name)
+	ok = p.step(fmt.Sprintf("read %s: %v", name, v), err) && ok
+	ok = p.step("update "+name+" {secret: v2}", ops.update(ctx, name, edge.Secret{"secret": "v2"})) && ok
+	v, err = ops.read(ctx, name)
+	ok = p.step(fmt.Sprintf("read %s: %v", name, v), err) && ok
+	w, err := ops.wrap(ctx, name)
+	if p.step("wrap "+name, err) {
 		fmt.Fprintf(p.out, "    %v\n    redeem with: POST %s, header X-Vault-Token\n", w, w.UnwrapURL)
 	} else {
 		ok = false
 	}
-	ok = p.step("delete my-secret", ops.delete(ctx, "my-secret")) && ok
-	_, err = ops.read(ctx, "my-secret")
-	p.step("read my-secret after delete", err)
+	ok = p.step("delete "+name, ops.delete(ctx, name)) && ok
+	_, err = ops.read(ctx, name)
+	p.step("read "+name+" after delete", err)
 	p.step("create ../escape", ops.create(ctx, "../escape", edge.Secret{"x": 1}))
 	return ok
 }

@@ -8,6 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/internal/vaulttest"
 )
 
 // TestQuickstart runs the quickstart against the embedded dev Vault and
@@ -47,4 +50,37 @@ func TestQuickstart(t *testing.T) {
 	// Both scopes ran the walkthrough.
 	assert.Len(t, regexp.MustCompile(`(?m)^  create my-secret again +ErrAlreadyExists$`).FindAllString(text, -1), 2)
 	assert.NotContains(t, text, "hvs.", "no token is printed")
+}
+
+// TestQuickstartWithVaultAddr runs the quickstart against a Vault named
+// by VAULT_ADDR, as alice (member of acme): her user secrets go through,
+// the org walkthrough stops at its first refused write, and her own
+// secret named like the demo's is never touched.
+func TestQuickstartWithVaultAddr(t *testing.T) {
+	ctx := context.Background()
+	srv, err := vaulttest.Start(ctx, vaulttest.Options{Demo: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	alice := srv.Users["alice"]
+	sess, err := edge.NewSession(ctx, edge.Config{Address: srv.Addr, Token: alice.Token, Mount: srv.Mount})
+	require.NoError(t, err)
+	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "my-secret", edge.Secret{"keep": "me"}))
+
+	t.Setenv("VAULT_ADDR", srv.Addr)
+	t.Setenv("VAULT_TOKEN", alice.Token)
+	t.Setenv("EDGE_ORG", "acme")
+	t.Setenv("EDGE_KV_MOUNT", srv.Mount)
+	var out bytes.Buffer
+	err = run(ctx, &out)
+	t.Log(out.String())
+	require.Error(t, err, "alice may not write acme's secrets")
+	assert.Regexp(t, `(?m)^  create quickstart-\d+ \{secret: value\} +ErrPermissionDenied$`, out.String())
+	assert.Regexp(t, `(?m)^  delete quickstart-\d+ +ok$`, out.String(), "the user walkthrough completed")
+
+	got, err := sess.Secrets.ReadUserSecret(ctx, "my-secret")
+	require.NoError(t, err)
+	assert.Equal(t, edge.Secret{"keep": "me"}, got)
+	names, err := sess.Secrets.ListUserSecrets(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"my-secret"}, names, "the quickstart cleaned up after itself")
 }
