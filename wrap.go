@@ -21,7 +21,9 @@ import (
 // carrying the header X-Vault-Token: Token, or with Unwrap.
 //
 // Printing a WrappedSecret with the fmt verbs or log/slog never shows the
-// token; marshalling it to JSON does, on purpose.
+// token; marshalling it to JSON does, on purpose. (fmt cannot call methods
+// through unexported struct fields: a struct that keeps a WrappedSecret in
+// an unexported field prints its fields, token included, with %v.)
 type WrappedSecret struct {
 	Token        string        `json:"token"`         // the wrapping token: a credential, keep it secret
 	Accessor     string        `json:"accessor"`      // the wrapping token's accessor, safe to log
