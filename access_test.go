@@ -37,6 +37,29 @@ type accessWorld struct {
 
 var principals = []string{"alice", "bob", "carol", "dave", "nobody"}
 
+// demoWorld is the dev Vault's own demo layout (vaulttest.Options.Demo):
+// the real, least-privilege tokens it printed, and a fresh "nobody".
+func demoWorld(t *testing.T) *accessWorld {
+	t.Helper()
+	ctx := context.Background()
+	w := &accessWorld{acme: "acme", globex: "globex", users: map[string]vaulttest.User{}, sessions: map[string]*edge.Session{}}
+	for _, p := range principals[:4] {
+		u, ok := vault.Users[p]
+		require.True(t, ok, "the dev Vault has no demo user %s", p)
+		w.users[p] = u
+	}
+	require.Equal(t, vaulttest.Org{Admins: []string{"carol"}, Members: []string{"alice", "bob"}}, vault.Orgs["acme"])
+	nobody, err := vault.NewUser(ctx, unique("nobody"), "default")
+	require.NoError(t, err)
+	w.users["nobody"] = nobody
+	for _, p := range principals {
+		w.sessions[p] = sessionFor(t, w.users[p].Token, w.acme)
+	}
+	return w
+}
+
+// newAccessWorld is a fresh copy of the demo layout, for tests that change
+// memberships.
 func newAccessWorld(t *testing.T) *accessWorld {
 	t.Helper()
 	ctx := context.Background()
@@ -140,7 +163,7 @@ func sdkOp(ctx context.Context, ops scopeOps, op string) error {
 // (ErrPermissionDenied through the SDK, never ErrNotFound) and change
 // nothing.
 func TestAccessMatrix(t *testing.T) {
-	w := newAccessWorld(t)
+	w := demoWorld(t)
 	ctx := context.Background()
 	alice := w.users["alice"]
 	userData := vault.Mount + "/data/edge/users/" + alice.EntityID
@@ -248,7 +271,7 @@ func TestAccessMatrix(t *testing.T) {
 // TestNoOneListsOtherNames: LIST on the folders above the user and org
 // scopes is refused to every principal, so nobody learns who has secrets.
 func TestNoOneListsOtherNames(t *testing.T) {
-	w := newAccessWorld(t)
+	w := demoWorld(t)
 	ctx := context.Background()
 	require.NoError(t, w.sessions["alice"].Secrets.CreateUserSecret(ctx, "mine", edge.Secret{"v": 1}))
 	require.NoError(t, w.sessions["carol"].Secrets.CreateOrgSecret(ctx, "ours", edge.Secret{"v": 1}))

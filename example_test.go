@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log"
 
+	"github.com/hashicorp/vault/api"
+
 	"github.com/edgesdk/edge"
 )
 
@@ -138,4 +140,43 @@ func ExampleSecretsService_WrapUserSecret() {
 	fmt.Println(w.TTL, w.Token != "", w.UnwrapURL == vault.Addr+"/v1/sys/wrapping/unwrap")
 	// Output:
 	// 5m0s true true
+}
+
+// A receiver checks that a wrapping token holds the secret the sender
+// named, then redeems it. It needs no session and no Vault token.
+func ExampleUnwrap() {
+	ctx := context.Background()
+	cfg := exampleConfig()
+	sender, err := edge.NewSession(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := sender.Secrets.CreateOrgSecret(ctx, "team-db", edge.Secret{"password": "s3cret"}); err != nil {
+		log.Fatal(err)
+	}
+	w, err := sender.Secrets.WrapOrgSecret(ctx, "team-db")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The receiver, told: org cfg.Org, secret "team-db", and the token.
+	client, err := api.NewClient(&api.Config{Address: vault.Addr})
+	if err != nil {
+		log.Fatal(err)
+	}
+	want := edge.OrgSecretOrigin(cfg.Org, "team-db")
+	want.Mount = vault.Mount
+	if _, err := edge.VerifyWrapped(ctx, client, w.Token, want); err != nil {
+		log.Fatal(err)
+	}
+	value, err := edge.Unwrap(ctx, client, w.Token)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(value["password"])
+	_, err = edge.Unwrap(ctx, client, w.Token)
+	fmt.Println(errors.Is(err, edge.ErrInvalidToken))
+	// Output:
+	// s3cret
+	// true
 }
