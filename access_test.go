@@ -234,7 +234,9 @@ func TestAccessMatrix(t *testing.T) {
 				if c.principal != "alice" && c.principal != "nobody" {
 					// The principal's own secret, so that allowed cells
 					// have something to act on.
-					require.NoError(t, own.delete(ctx, "target"))
+					for _, name := range []string{"target", "planted"} {
+						require.NoError(t, own.delete(ctx, name))
+					}
 					require.NoError(t, own.create(ctx, "target", edge.Secret{"v": "theirs"}))
 				}
 				err = sdkOp(ctx, own, c.op)
@@ -273,8 +275,8 @@ func TestAccessMatrix(t *testing.T) {
 func TestNoOneListsOtherNames(t *testing.T) {
 	w := demoWorld(t)
 	ctx := context.Background()
-	require.NoError(t, w.sessions["alice"].Secrets.CreateUserSecret(ctx, "mine", edge.Secret{"v": 1}))
-	require.NoError(t, w.sessions["carol"].Secrets.CreateOrgSecret(ctx, "ours", edge.Secret{"v": 1}))
+	require.NoError(t, w.sessions["alice"].Secrets.CreateUserSecret(ctx, unique("mine"), edge.Secret{"v": 1}))
+	require.NoError(t, w.sessions["carol"].Secrets.CreateOrgSecret(ctx, unique("ours"), edge.Secret{"v": 1}))
 	for _, p := range principals {
 		for _, path := range []string{"edge/users", "edge/orgs", "edge", ""} {
 			t.Run(p+"/"+path, func(t *testing.T) {
