@@ -61,7 +61,7 @@ func run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintln(out, "VAULT_ADDR is not set: starting the embedded dev Vault (Vault v1.14.0, in memory, 127.0.0.1).")
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	srv, err := vaulttest.Start(startCtx, vaulttest.Options{Demo: true})
+	srv, err := vaulttest.Start(startCtx, vaulttest.Options{Demo: true, Local: true})
 	if err != nil {
 		return err
 	}

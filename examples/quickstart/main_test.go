@@ -58,7 +58,7 @@ func TestQuickstart(t *testing.T) {
 // secret named like the demo's is never touched.
 func TestQuickstartWithVaultAddr(t *testing.T) {
 	ctx := context.Background()
-	srv, err := vaulttest.Start(ctx, vaulttest.Options{Demo: true})
+	srv, err := vaulttest.Start(ctx, vaulttest.Options{Demo: true, Local: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	alice := srv.Users["alice"]

@@ -137,6 +137,10 @@ type Options struct {
 	// Demo provisions the demo layout too: org acme with admin carol and
 	// members alice and bob, org globex with member dave.
 	Demo bool
+
+	// Local starts the embedded dev Vault even when EDGE_TEST_VAULT_ADDR
+	// names an external one: for a fresh Vault of one's own.
+	Local bool
 }
 
 // startConfig holds knobs for this package's own tests.
@@ -159,7 +163,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 func start(ctx context.Context, opts Options, sc startConfig) (*Server, error) {
 	extAddr, extToken := os.Getenv(EnvAddr), os.Getenv(EnvToken)
-	external := !sc.forceLocal && (extAddr != "" || extToken != "")
+	external := !sc.forceLocal && !opts.Local && (extAddr != "" || extToken != "")
 	if external && (extAddr == "" || extToken == "") {
 		return nil, fmt.Errorf("vaulttest: set both %s and %s to use an external Vault (only one is set)", EnvAddr, EnvToken)
 	}
