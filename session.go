@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/edgesdk/edge/internal/vaultclient"
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
@@ -176,7 +177,7 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// newClient returns the session's own client (see ownClient), at
+// newClient returns the session's own client (see vaultclient.Own), at
 // cfg.Address and with cfg.Token when they are set.
 func newClient(cfg Config) (*api.Client, error) {
 	if cfg.Client != nil && cfg.Address != "" && (isUnixAddress(cfg.Address) || isUnixAddress(cfg.Client.Address())) {
@@ -184,7 +185,7 @@ func newClient(cfg Config) (*api.Client, error) {
 		// sockets, and a clone shares the caller's transport.
 		return nil, errors.New("a unix:// address goes on Config.Client itself, not in Config.Address beside it")
 	}
-	client, err := ownClient(cfg.Client)
+	client, err := vaultclient.Own(cfg.Client)
 	if err != nil {
 		return nil, err
 	}
@@ -200,36 +201,6 @@ func newClient(cfg Config) (*api.Client, error) {
 }
 
 func isUnixAddress(addr string) bool { return strings.HasPrefix(addr, "unix://") }
-
-// ownClient returns a client of the SDK's own: a clone of client with its
-// token and headers (vault/api's Clone keeps the token only when
-// CloneToken is set), or, when client is nil, a new client from vault/api's
-// environment. Either way it gets a wrapping lookup that never wraps, so
-// that a VAULT_WRAP_TTL in the environment cannot wrap (and so empty) its
-// reads; WrapUserSecret and WrapOrgSecret ask for wrapping per request.
-func ownClient(client *api.Client) (*api.Client, error) {
-	var c *api.Client
-	if client != nil {
-		clone, err := client.CloneWithHeaders()
-		if err != nil {
-			return nil, fmt.Errorf("cloning the vault client: %w", err)
-		}
-		clone.SetToken(client.Token())
-		c = clone
-	} else {
-		cfg := api.DefaultConfig()
-		if cfg.Error != nil {
-			return nil, fmt.Errorf("reading the vault environment: %w", cfg.Error)
-		}
-		fresh, err := api.NewClient(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("making the vault client: %w", err)
-		}
-		c = fresh
-	}
-	c.SetWrappingLookupFunc(func(operation, path string) string { return "" })
-	return c, nil
-}
 
 // checkMount makes sure a KV version 2 secrets engine is mounted exactly
 // at mount, asking Vault's sys/internal/ui/mounts (in Vault's default

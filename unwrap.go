@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/edgesdk/edge/internal/vaultclient"
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
@@ -172,7 +173,7 @@ func tokenClient(client *api.Client, token string) (*api.Client, error) {
 	if token == "" {
 		return nil, errEmptyToken
 	}
-	c, err := ownClient(client)
+	c, err := vaultclient.Own(client)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/internal/vaultclient"
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
@@ -95,39 +96,11 @@ func New(cfg Config) (*Admin, error) {
 	} else if err := checkNamePrefix(cfg.NamePrefix); err != nil {
 		return nil, &Error{Op: "new", Kind: edge.ErrBadEntry, Err: err}
 	}
-	client, err := newClient(cfg.Client)
+	client, err := vaultclient.Own(cfg.Client)
 	if err != nil {
 		return nil, &Error{Op: "new", Err: err}
 	}
 	return &Admin{client: client, mount: cfg.Mount, prefix: cfg.Prefix, names: cfg.NamePrefix}, nil
-}
-
-// newClient returns Admin's own client: a clone of c (headers and token
-// included), or a client from vault/api's environment. It never wraps
-// responses, whatever VAULT_WRAP_TTL says.
-func newClient(c *api.Client) (*api.Client, error) {
-	var client *api.Client
-	if c != nil {
-		clone, err := c.CloneWithHeaders()
-		if err != nil {
-			return nil, fmt.Errorf("cloning the vault client: %w", err)
-		}
-		// Clone keeps the token only when CloneToken is set.
-		clone.SetToken(c.Token())
-		client = clone
-	} else {
-		cfg := api.DefaultConfig()
-		if cfg.Error != nil {
-			return nil, fmt.Errorf("reading the vault environment: %w", cfg.Error)
-		}
-		nc, err := api.NewClient(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("making the vault client: %w", err)
-		}
-		client = nc
-	}
-	client.SetWrappingLookupFunc(func(operation, path string) string { return "" })
-	return client, nil
 }
 
 // Mount returns the KV version 2 mount a manages.
