@@ -1,6 +1,9 @@
 package edge_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -43,6 +46,29 @@ func newProxy(t *testing.T) *proxy {
 	}))
 	t.Cleanup(p.Close)
 	return p
+}
+
+// setBody replaces the body of resp.
+func setBody(resp *http.Response, b []byte) {
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+}
+
+// rewriteJSON decodes the JSON object in resp's body, lets edit change
+// it, and puts it back.
+func rewriteJSON(resp *http.Response, edit func(body map[string]any)) error {
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return err
+	}
+	edit(body)
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	setBody(resp, b)
+	return nil
 }
 
 // setModify installs f to rewrite every answer from now on (nil: none).

@@ -125,12 +125,12 @@ func (s *SecretsService) create(ctx context.Context, sc scope, name string, valu
 	if err := sc.check("create", name); err != nil {
 		return err
 	}
-	encoded, err := encodeSecret(value)
+	stored, err := kvValue(value)
 	if err != nil {
 		return sc.fail("create", name, ErrBadEntry, err)
 	}
 	// cas=0: the write succeeds only if the secret does not exist.
-	_, err = s.client.Logical().WriteBytesWithContext(ctx, sc.data+"/"+name, kvWriteBody(0, kvData(encoded)))
+	_, err = s.client.Logical().WriteBytesWithContext(ctx, sc.data+"/"+name, kvWriteBody(0, stored))
 	switch {
 	case err == nil:
 		return nil
@@ -144,11 +144,10 @@ func (s *SecretsService) update(ctx context.Context, sc scope, name string, valu
 	if err := sc.check("update", name); err != nil {
 		return err
 	}
-	encoded, err := encodeSecret(value)
+	stored, err := kvValue(value)
 	if err != nil {
 		return sc.fail("update", name, ErrBadEntry, err)
 	}
-	encoded = kvData(encoded)
 	for range maxUpdateAttempts {
 		version, err := s.currentVersion(ctx, sc, name)
 		if err != nil {
@@ -157,7 +156,7 @@ func (s *SecretsService) update(ctx context.Context, sc scope, name string, valu
 		// cas=version: the write succeeds only if nobody wrote, or
 		// deleted, the secret since the metadata read; a deleted
 		// secret is never brought back.
-		_, err = s.client.Logical().WriteBytesWithContext(ctx, sc.data+"/"+name, kvWriteBody(version, encoded))
+		_, err = s.client.Logical().WriteBytesWithContext(ctx, sc.data+"/"+name, kvWriteBody(version, stored))
 		if err == nil {
 			return nil
 		}

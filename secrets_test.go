@@ -432,16 +432,7 @@ func TestWrapFailsClosed(t *testing.T) {
 				if resp.Request.Header.Get("X-Vault-Wrap-TTL") == "" {
 					return nil
 				}
-				var body map[string]any
-				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-					return err
-				}
-				rewrite(body)
-				b, _ := json.Marshal(body)
-				resp.Body = io.NopCloser(bytes.NewReader(b))
-				resp.ContentLength = int64(len(b))
-				resp.Header.Del("Content-Length")
-				return nil
+				return rewriteJSON(resp, rewrite)
 			})
 			defer p.setModify(nil)
 			w, err := sess.Secrets.WrapUserSecret(ctx, "s")
@@ -499,9 +490,7 @@ func TestVaultFailures(t *testing.T) {
 
 	p.setModify(func(resp *http.Response) error {
 		resp.StatusCode = http.StatusBadGateway
-		resp.Body = io.NopCloser(strings.NewReader(`{"errors":["upstream exploded"]}`))
-		resp.Header.Del("Content-Length")
-		resp.ContentLength = -1
+		setBody(resp, []byte(`{"errors":["upstream exploded"]}`))
 		return nil
 	})
 	defer p.setModify(nil)
@@ -764,16 +753,9 @@ func TestNewSessionChecksEntityID(t *testing.T) {
 	for _, bad := range []string{"../x", "a/b", "%2e%2e", ""} {
 		t.Run(bad, func(t *testing.T) {
 			p.setModify(func(resp *http.Response) error {
-				var body map[string]any
-				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-					return err
-				}
-				body["data"].(map[string]any)["entity_id"] = bad
-				b, _ := json.Marshal(body)
-				resp.Body = io.NopCloser(bytes.NewReader(b))
-				resp.ContentLength = int64(len(b))
-				resp.Header.Del("Content-Length")
-				return nil
+				return rewriteJSON(resp, func(body map[string]any) {
+					body["data"].(map[string]any)["entity_id"] = bad
+				})
 			})
 			defer p.setModify(nil)
 			before := p.requests.Load()

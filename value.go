@@ -34,6 +34,17 @@ type Secret map[string]any
 // envelope too, so that reading is never ambiguous.
 const exactKey = "_edge_json"
 
+// kvValue returns what a write stores in KV v2 for s: its JSON encoding
+// (see encodeSecret), in the exact-JSON envelope when Vault would not
+// return it exactly (see kvData).
+func kvValue(s Secret) ([]byte, error) {
+	encoded, err := encodeSecret(s)
+	if err != nil {
+		return nil, err
+	}
+	return kvData(encoded), nil
+}
+
 // kvData returns the JSON object to store in KV v2 for the encoded value:
 // the value itself, or the envelope when Vault would not return it exactly.
 func kvData(encoded []byte) []byte {
