@@ -47,6 +47,26 @@ var (
 	// ErrWrongSecret means a wrapping token holds something other than
 	// the secret the sender said: it may have been swapped in transit.
 	ErrWrongSecret = errors.New("wrapping token does not hold the expected secret")
+
+	// ErrUnavailable means Vault could not answer: it is sealed,
+	// unreachable, answered 5xx, or refused the request for its rate
+	// limit (429). The request had no effect, or for a read none that
+	// matters; trying again later is safe.
+	ErrUnavailable = errors.New("vault is unavailable")
+
+	// ErrUnknownOutcome means a change may or may not have taken effect:
+	// the request reached Vault (or may have), but its answer was lost (a
+	// dropped connection, a 5xx, a cancelled context) and the SDK could
+	// not find out afterwards what happened. Read the secret to see. An
+	// error of this kind also matches ErrUnavailable when Vault was
+	// unavailable. After Unwrap it means the token may have been redeemed
+	// and its value lost with the answer.
+	ErrUnknownOutcome = errors.New("outcome unknown: the answer from vault was lost")
+
+	// ErrUndecodable means Vault holds a value for the secret that this
+	// SDK cannot decode: written by another tool, not a JSON object, or a
+	// damaged exact-JSON envelope. Nothing was changed.
+	ErrUndecodable = errors.New("stored value cannot be decoded")
 )
 
 // Error is the error returned by every operation of the SDK. It records
