@@ -117,16 +117,29 @@ func (e *Error) Unwrap() error {
 }
 
 // Is reports whether target is e's Kind, so that errors.Is(err,
-// ErrNotFound) holds for an *Error of that kind.
+// ErrNotFound) holds for an *Error of that kind. An ErrUnknownOutcome
+// error whose cause is Vault being unavailable also matches
+// ErrUnavailable.
 func (e *Error) Is(target error) bool {
-	return e.Kind != nil && e.Kind == target
+	switch {
+	case e.Kind == nil:
+		return false
+	case e.Kind == target:
+		return true
+	}
+	return target == ErrUnavailable && e.Kind == ErrUnknownOutcome && vaulterr.Unavailable(e.Err)
 }
 
 // kindOf classifies a failure vault/api reported: 403 is
-// ErrPermissionDenied; anything else has no kind.
+// ErrPermissionDenied; a 5xx, a 429 or a network failure is
+// ErrUnavailable; anything else (a cancelled context among them) has no
+// kind.
 func kindOf(err error) error {
-	if vaulterr.Status(err) == 403 {
+	switch {
+	case vaulterr.Status(err) == 403:
 		return ErrPermissionDenied
+	case vaulterr.Unavailable(err):
+		return ErrUnavailable
 	}
 	return nil
 }
@@ -139,4 +152,23 @@ func readKindOf(err error) error {
 		return ErrNotFound
 	}
 	return kindOf(err)
+}
+
+// writeKindOf classifies the failure of a write: after an attempt whose
+// answer was lost (lost), whatever came next, the write may have taken
+// effect: ErrUnknownOutcome.
+func writeKindOf(err error, lost bool) error {
+	if lost {
+		return ErrUnknownOutcome
+	}
+	return kindOf(err)
+}
+
+// decodeKind classifies a failure to decode what Vault holds:
+// ErrUndecodable, or no kind.
+func decodeKind(err error) error {
+	if errors.Is(err, ErrUndecodable) {
+		return ErrUndecodable
+	}
+	return nil
 }

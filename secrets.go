@@ -3,13 +3,16 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/edgesdk/edge/internal/vaultclient"
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
@@ -74,10 +77,6 @@ func (sc scope) check(op, name string) error {
 // changes the secret between its metadata read and its write.
 const maxUpdateAttempts = 8
 
-// casMismatch is part of Vault's KV v2 answer to a write whose cas
-// parameter does not match the current version.
-const casMismatch = "check-and-set parameter did not match the current version"
-
 func (s *SecretsService) list(ctx context.Context, sc scope) ([]string, error) {
 	if sc.err != nil {
 		return nil, sc.fail("list", "", sc.err, nil)
@@ -114,13 +113,22 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 		// 404: missing, or latest version deleted or destroyed.
 		return nil, sc.fail("read", name, readKindOf(err), err)
 	}
-	value, err := decodeKVResponse(resp.Body)
+	body := &bodyReader{r: resp.Body}
+	value, err := decodeKVResponse(body)
+	if body.err != nil {
+		return nil, sc.fail("read", name, kindOf(body.err), body.err)
+	}
 	if err != nil {
-		return nil, sc.fail("read", name, nil, err)
+		return nil, sc.fail("read", name, decodeKind(err), err)
 	}
 	return value, nil
 }
 
+// create writes with cas=0, so that the write succeeds only if the secret
+// does not exist. If an attempt's answer was lost and vault/api's retry
+// then finds the secret existing, version 1 may be the lost attempt's
+// write: create asks Vault (see ownWrite) rather than report
+// ErrAlreadyExists for the caller's own write.
 func (s *SecretsService) create(ctx context.Context, sc scope, name string, value Secret) error {
 	if err := sc.check("create", name); err != nil {
 		return err
@@ -129,17 +137,33 @@ func (s *SecretsService) create(ctx context.Context, sc scope, name string, valu
 	if err != nil {
 		return sc.fail("create", name, ErrBadEntry, err)
 	}
-	// cas=0: the write succeeds only if the secret does not exist.
-	_, err = s.client.Logical().WriteBytesWithContext(ctx, sc.data+"/"+name, kvWriteBody(0, stored))
+	start := time.Now()
+	tctx, attempts := vaultclient.Track(ctx)
+	_, err = s.client.Logical().WriteBytesWithContext(tctx, sc.data+"/"+name, kvWriteBody(0, stored))
 	switch {
 	case err == nil:
 		return nil
-	case vaulterr.Mentions(err, casMismatch):
+	case vaulterr.IsCASMismatch(err) && !attempts.Lost():
 		return sc.fail("create", name, ErrAlreadyExists, nil)
+	case vaulterr.IsCASMismatch(err):
+		switch s.ownWrite(ctx, sc, name, 1, stored, start) {
+		case ours:
+			return nil
+		case theirs:
+			return sc.fail("create", name, ErrAlreadyExists, nil)
+		}
+		return sc.fail("create", name, ErrUnknownOutcome, &lostError{"an attempt's answer was lost, a retry found the secret existing, and vault could not show whose it is", err})
 	}
-	return sc.fail("create", name, kindOf(err), err)
+	return sc.fail("create", name, writeKindOf(err, attempts.Lost()), err)
 }
 
+// update writes with cas=<the current version>, so that the write
+// succeeds only if nobody wrote, or deleted, the secret since the
+// metadata read: a deleted secret is never brought back. If an attempt's
+// answer was lost and the retry then finds a newer version, update asks
+// Vault whether that version is its own write (see ownWrite); if Vault
+// cannot tell, it writes again: the value is written twice, as two
+// versions, which is harmless.
 func (s *SecretsService) update(ctx context.Context, sc scope, name string, value Secret) error {
 	if err := sc.check("update", name); err != nil {
 		return err
@@ -148,20 +172,27 @@ func (s *SecretsService) update(ctx context.Context, sc scope, name string, valu
 	if err != nil {
 		return sc.fail("update", name, ErrBadEntry, err)
 	}
+	start := time.Now()
+	lost := false // an earlier write's answer was lost: it may have been applied
 	for range maxUpdateAttempts {
 		version, err := s.currentVersion(ctx, sc, name)
 		if err != nil {
+			if lost {
+				return sc.fail("update", name, ErrUnknownOutcome, &lostError{"an attempt's answer was lost and the secret could not be read afterwards", err})
+			}
 			return err
 		}
-		// cas=version: the write succeeds only if nobody wrote, or
-		// deleted, the secret since the metadata read; a deleted
-		// secret is never brought back.
-		_, err = s.client.Logical().WriteBytesWithContext(ctx, sc.data+"/"+name, kvWriteBody(version, stored))
+		tctx, attempts := vaultclient.Track(ctx)
+		_, err = s.client.Logical().WriteBytesWithContext(tctx, sc.data+"/"+name, kvWriteBody(version, stored))
 		if err == nil {
 			return nil
 		}
-		if !vaulterr.Mentions(err, casMismatch) {
-			return sc.fail("update", name, kindOf(err), err)
+		lost = lost || attempts.Lost()
+		if !vaulterr.IsCASMismatch(err) {
+			return sc.fail("update", name, writeKindOf(err, lost), err)
+		}
+		if attempts.Lost() && s.ownWrite(ctx, sc, name, version+1, stored, start) == ours {
+			return nil
 		}
 	}
 	return sc.fail("update", name, ErrConflict, fmt.Errorf("gave up after %d attempts", maxUpdateAttempts))
@@ -169,29 +200,53 @@ func (s *SecretsService) update(ctx context.Context, sc scope, name string, valu
 
 // currentVersion returns the version number of the secret's live latest
 // version, or an error wrapping ErrNotFound if it has none.
+//
+// A latest version with a deletion time not after Vault's clock is
+// deleted; one with a later deletion time is live (the mount's
+// delete_version_after schedules that). Vault's clock is read from the
+// answer's Date header, so the client's clock does not matter; the
+// header counts whole seconds, so a version scheduled to be deleted less
+// than a second later is taken as deleted already.
 func (s *SecretsService) currentVersion(ctx context.Context, sc scope, name string) (uint64, error) {
-	meta, err := s.client.Logical().ReadWithContext(ctx, sc.meta+"/"+name)
+	resp, err := s.client.Logical().ReadRawWithContext(ctx, sc.meta+"/"+name)
+	if resp != nil {
+		defer resp.Body.Close()
+	}
 	if err != nil {
 		return 0, sc.fail("update", name, readKindOf(err), err)
 	}
-	if meta == nil { // vault/api's answer to 404
+	var meta struct {
+		Data struct {
+			CurrentVersion uint64 `json:"current_version"`
+			Versions       map[string]struct {
+				DeletionTime string `json:"deletion_time"`
+				Destroyed    bool   `json:"destroyed"`
+			} `json:"versions"`
+		} `json:"data"`
+	}
+	body := &bodyReader{r: resp.Body}
+	if err := json.NewDecoder(body).Decode(&meta); err != nil {
+		if body.err != nil {
+			return 0, sc.fail("update", name, kindOf(body.err), body.err)
+		}
+		return 0, sc.fail("update", name, nil, errors.New("vault returned metadata that is not JSON"))
+	}
+	version := meta.Data.CurrentVersion
+	if version == 0 {
 		return 0, sc.fail("update", name, ErrNotFound, nil)
 	}
-	cur, _ := meta.Data["current_version"].(json.Number)
-	version, err := strconv.ParseUint(string(cur), 10, 64)
-	if err != nil || version == 0 {
-		return 0, sc.fail("update", name, ErrNotFound, nil)
-	}
-	versions, _ := meta.Data["versions"].(map[string]any)
-	latest, _ := versions[cur.String()].(map[string]any)
-	// A deletion time in the future is a scheduled deletion (the
-	// mount's delete_version_after): the version is still live.
-	if deleted, _ := latest["deletion_time"].(string); deleted != "" {
-		if at, err := time.Parse(time.RFC3339Nano, deleted); err != nil || !at.After(time.Now()) {
+	latest := meta.Data.Versions[strconv.FormatUint(version, 10)]
+	if latest.DeletionTime != "" {
+		vaultNow, err := http.ParseTime(resp.Header.Get("Date"))
+		if err != nil {
+			vaultNow = time.Now() // no Date header (a proxy dropped it): the client's clock
+		}
+		at, err := time.Parse(time.RFC3339Nano, latest.DeletionTime)
+		if err != nil || at.Before(vaultNow.Add(time.Second)) {
 			return 0, sc.fail("update", name, ErrNotFound, nil)
 		}
 	}
-	if destroyed, _ := latest["destroyed"].(bool); destroyed {
+	if latest.Destroyed {
 		return 0, sc.fail("update", name, ErrNotFound, nil)
 	}
 	return version, nil
@@ -208,14 +263,16 @@ func kvWriteBody(cas uint64, data []byte) []byte {
 	return append(b, '}')
 }
 
+// delete deletes the metadata, which removes every version, so that the
+// name can be created again. Vault answers 204 whether or not the secret
+// existed, so a retry after a lost answer is harmless.
 func (s *SecretsService) delete(ctx context.Context, sc scope, name string) error {
 	if err := sc.check("delete", name); err != nil {
 		return err
 	}
-	// Deleting the metadata removes every version, so the name can be
-	// created again. Vault answers 204 whether or not it existed.
-	if _, err := s.client.Logical().DeleteWithContext(ctx, sc.meta+"/"+name); err != nil {
-		return sc.fail("delete", name, kindOf(err), err)
+	tctx, attempts := vaultclient.Track(ctx)
+	if _, err := s.client.Logical().DeleteWithContext(tctx, sc.meta+"/"+name); err != nil {
+		return sc.fail("delete", name, writeKindOf(err, attempts.Lost()), err)
 	}
 	return nil
 }

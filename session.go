@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -26,11 +25,15 @@ const (
 // zero Config takes everything from the environment.
 type Config struct {
 	// Client is a configured vault/api client to use, for any auth
-	// method. The session works on its own clone and never modifies it.
-	// The clone keeps the client's address, token (unless Token is set),
-	// headers and namespace, HTTP client (TLS, timeouts), retry and rate
-	// limit settings; like every vault/api clone it drops request and
-	// response callbacks, MFA credentials and the policy override flag.
+	// method. The session works on a client of its own made from it and
+	// never modifies it: it keeps the client's address, token (unless
+	// Token is set), headers and namespace, TLS and timeouts, retry and
+	// rate limit settings, with an HTTP client and transport of its own
+	// (copied from the client's), so that nothing done to either client
+	// afterwards (SetAddress, SetToken, vault/api's rewiring of the
+	// transport for a unix:// address) reaches the other. Like every
+	// vault/api clone it drops request and response callbacks, MFA
+	// credentials and the policy override flag.
 	// When nil, the session makes a client from api.DefaultConfig, which
 	// reads VAULT_ADDR, VAULT_CACERT, VAULT_CLIENT_TIMEOUT, VAULT_TOKEN,
 	// VAULT_NAMESPACE and the rest of vault/api's environment.
@@ -142,6 +145,14 @@ func NewSession(ctx context.Context, cfg Config) (*Session, error) {
 	return s, nil
 }
 
+// Close releases the connections the session keeps open to Vault. Call
+// it when done with the session. A call made after Close still works: it
+// opens the connections it needs. Close always returns nil.
+func (s *Session) Close() error {
+	vaultclient.CloseIdle(s.Secrets.client)
+	return nil
+}
+
 // EntityID returns the Vault identity entity id of the session's token,
 // or "" for a token with none.
 func (s *Session) EntityID() string { return s.entityID }
@@ -180,11 +191,6 @@ func withDefaults(cfg Config) Config {
 // newClient returns the session's own client (see vaultclient.Own), at
 // cfg.Address and with cfg.Token when they are set.
 func newClient(cfg Config) (*api.Client, error) {
-	if cfg.Client != nil && cfg.Address != "" && (isUnixAddress(cfg.Address) || isUnixAddress(cfg.Client.Address())) {
-		// vault/api's SetAddress rewires the HTTP transport for unix
-		// sockets, and a clone shares the caller's transport.
-		return nil, errors.New("a unix:// address goes on Config.Client itself, not in Config.Address beside it")
-	}
 	client, err := vaultclient.Own(cfg.Client)
 	if err != nil {
 		return nil, err
@@ -199,8 +205,6 @@ func newClient(cfg Config) (*api.Client, error) {
 	}
 	return client, nil
 }
-
-func isUnixAddress(addr string) bool { return strings.HasPrefix(addr, "unix://") }
 
 // checkMount makes sure a KV version 2 secrets engine is mounted exactly
 // at mount, asking Vault's sys/internal/ui/mounts (in Vault's default

@@ -141,22 +141,42 @@ func VerifyWrapped(ctx context.Context, client *api.Client, token string, want O
 // Unwrap returns an error wrapping ErrInvalidToken if the token is
 // malformed, used or expired, and ErrNotFound if the secret was gone when
 // the token was made.
+//
+// Unwrap never repeats a request that may have reached Vault: a second
+// try would find the token used. If the answer is lost (the connection
+// drops, a 5xx), Unwrap asks Vault whether the token is still there: if
+// it is, the error wraps ErrUnavailable and trying again is safe; if it is
+// not, the error wraps ErrUnknownOutcome: the lost answer may have carried
+// the value, which is then gone for good. Requests Vault surely did not
+// act on (a connection refused, a 429, a sealed Vault) are retried as
+// vault/api retries them.
 func Unwrap(ctx context.Context, client *api.Client, token string) (Secret, error) {
 	fail := func(kind, err error) error { return &Error{Op: "unwrap", Kind: kind, Err: err} }
 	c, err := tokenClient(client, token)
 	if err != nil {
 		return nil, fail(tokenKind(err), err)
 	}
-	resp, err := c.Logical().WriteRawWithContext(ctx, "sys/wrapping/unwrap", nil)
+	// Never retried blindly: a second try after an answer that was lost
+	// finds the token used, and its value gone with the lost answer.
+	tctx, attempts := vaultclient.TrackOnce(ctx)
+	resp, err := c.Logical().WriteRawWithContext(tctx, "sys/wrapping/unwrap", nil)
 	if resp != nil {
 		defer resp.Body.Close()
 	}
 	if err != nil {
+		if attempts.Lost() {
+			return nil, unwrapLost(ctx, c, err)
+		}
 		return nil, fail(wrapTokenKind(err), err)
 	}
-	value, err := decodeKVResponse(resp.Body)
+	body := &bodyReader{r: resp.Body}
+	value, err := decodeKVResponse(body)
+	if body.err != nil {
+		// Vault redeemed the token, and its answer was cut short.
+		return nil, fail(ErrUnknownOutcome, &lostError{"the token was redeemed but its answer was cut short", body.err})
+	}
 	if err != nil {
-		return nil, fail(nil, err)
+		return nil, fail(decodeKind(err), err)
 	}
 	return value, nil
 }

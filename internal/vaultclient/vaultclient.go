@@ -1,40 +1,80 @@
 // Package vaultclient makes the vault/api clients the edge and admin
-// packages work with, so that they never change a caller's client.
+// packages work with, so that they never change a caller's client, and
+// lets a call learn what vault/api's retries did (see Attempts).
 package vaultclient
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/hashicorp/vault/api"
+	"golang.org/x/net/http2"
 )
 
-// Own returns a client of the caller's own: a clone of client with its
-// token and headers (vault/api's Clone keeps the token only when
-// CloneToken is set), or, when client is nil, a new client from vault/api's
-// environment (VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, ...). Either way it
-// gets a wrapping lookup that never wraps, so that a VAULT_WRAP_TTL in the
-// environment cannot wrap (and so empty) its answers; a request that is
-// to be wrapped asks for it itself.
+// Own returns a client of the caller's own, which shares no mutable state
+// with client: a new client from client's configuration (address, TLS,
+// timeouts, retry and rate limit settings) with a copy of its token and
+// headers (namespace included), and its own http.Client and Transport, so
+// that neither vault/api (which rewrites the transport's DialContext for
+// a unix:// address) nor a later SetAddress or SetToken on either client
+// reaches the other. When client is nil it is a new client from vault/api's
+// environment (VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, ...).
+//
+// Either way the client gets a wrapping lookup that never wraps, so that a
+// VAULT_WRAP_TTL in the environment cannot wrap (and so empty) its
+// answers (a request that is to be wrapped asks for it itself), and a
+// retry policy that reports to Attempts (see Track). A transport that is
+// not an *http.Transport cannot be copied: it is shared, as the caller
+// built it (vault/api refuses unix:// addresses on such a transport).
 func Own(client *api.Client) (*api.Client, error) {
-	var c *api.Client
+	var cfg *api.Config
 	if client != nil {
-		clone, err := client.CloneWithHeaders()
-		if err != nil {
-			return nil, fmt.Errorf("cloning the vault client: %w", err)
+		cfg = client.CloneConfig()
+		if t, ok := cfg.HttpClient.Transport.(*http.Transport); ok {
+			cfg.HttpClient.Transport = cloneTransport(t)
 		}
-		clone.SetToken(client.Token())
-		c = clone
 	} else {
-		cfg := api.DefaultConfig()
-		if cfg.Error != nil {
-			return nil, fmt.Errorf("reading the vault environment: %w", cfg.Error)
-		}
-		fresh, err := api.NewClient(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("making the vault client: %w", err)
-		}
-		c = fresh
+		cfg = api.DefaultConfig()
+	}
+	if cfg.Error != nil {
+		return nil, fmt.Errorf("reading the vault environment: %w", cfg.Error)
+	}
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("making the vault client: %w", err)
+	}
+	if client != nil {
+		// NewClient reads VAULT_TOKEN, VAULT_NAMESPACE and VAULT_HEADERS
+		// from the environment: the caller's client says otherwise.
+		c.SetToken(client.Token())
+		c.SetHeaders(client.Headers())
 	}
 	c.SetWrappingLookupFunc(func(operation, path string) string { return "" })
+	c.SetCheckRetry(checkRetry(c.CheckRetry()))
 	return c, nil
+}
+
+// cloneTransport returns a copy of t with its own connection pool. An
+// HTTP/2 setup (vault/api's DefaultConfig configures one) is made anew:
+// the copied one would keep putting connections in t's pool.
+func cloneTransport(t *http.Transport) *http.Transport {
+	c := t.Clone()
+	if _, h2 := c.TLSNextProto["h2"]; h2 {
+		c.TLSNextProto = nil
+		if err := http2.ConfigureTransport(c); err != nil {
+			// Only possible if c already speaks HTTP/2 natively;
+			// then it needs nothing more.
+			return c
+		}
+	}
+	return c
+}
+
+// CloseIdle closes the idle connections of a client made by Own.
+func CloseIdle(c *api.Client) {
+	if c == nil {
+		return
+	}
+	// CloneConfig copies the http.Client, whose Transport is c's own.
+	c.CloneConfig().HttpClient.CloseIdleConnections()
 }

@@ -4,7 +4,11 @@
 package vaulterr
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -58,4 +62,31 @@ func Describe(err error) string {
 // denied\n\n"), into single spaces.
 func OneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// casMismatch is part of Vault's KV v2 answer to a write whose cas
+// parameter does not match the current version.
+const casMismatch = "check-and-set parameter did not match the current version"
+
+// IsCASMismatch reports whether err is Vault's KV v2 refusal of a write
+// whose check-and-set version is not the secret's current version.
+func IsCASMismatch(err error) bool { return Mentions(err, casMismatch) }
+
+// IsSealed reports whether err is a sealed Vault's answer.
+func IsSealed(err error) bool { return Status(err) == 503 && Mentions(err, "Vault is sealed") }
+
+// Unavailable reports whether err says Vault could not answer: a 5xx, a
+// 429 (rate limit quota), or a failure to reach it or to get its answer
+// (a network error). A cancelled or expired context is the caller's, not
+// Vault's: it is not.
+func Unavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if s := Status(err); s != 0 {
+		return s >= 500 || s == 429
+	}
+	var ne net.Error
+	var ue *url.Error
+	return errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }

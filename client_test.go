@@ -1,0 +1,102 @@
+package edge_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge"
+)
+
+// unixVault serves the test Vault on a unix socket, through a reverse
+// proxy, and returns its unix:// address.
+func unixVault(t *testing.T) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "vault.sock")
+	l, err := net.Listen("unix", sock)
+	require.NoError(t, err)
+	target, err := url.Parse(vault.Addr)
+	require.NoError(t, err)
+	srv := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target)}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "unix://" + sock
+}
+
+// TestCallerClientUntouched runs, with -race, the caller's own requests on
+// its client while a session, the receiving side and admin use clients
+// made from it: over a unix socket (vault/api rewrites the transport of a
+// client with a unix:// address) and over TCP. Nothing they do reaches
+// the caller's client, and a later SetAddress or SetToken on the caller's
+// client does not redirect the session.
+func TestCallerClientUntouched(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		addr func(t *testing.T) string
+	}{
+		{"unix socket", unixVault},
+		{"tcp", func(*testing.T) string { return vault.Addr }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := newUser(t)
+			org := newOrg(t, u)
+			caller, err := api.NewClient(&api.Config{Address: tc.addr(t)})
+			require.NoError(t, err)
+			caller.SetToken(u.Token)
+			transport := caller.CloneConfig().HttpClient.Transport
+
+			var wg sync.WaitGroup
+			stop := make(chan struct{})
+			wg.Add(1)
+			go func() { // the caller keeps using its own client
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_, err := caller.Auth().Token().LookupSelfWithContext(ctx)
+					assert.NoError(t, err)
+				}
+			}()
+			var sess *edge.Session
+			for i := range 5 { // sessions, receivers made while the caller works
+				s, err := edge.NewSession(ctx, edge.Config{Client: caller, Org: org, Mount: vault.Mount})
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = s.Close() })
+				sess = s
+				name := "iso" + string(rune('a'+i))
+				require.NoError(t, s.Secrets.CreateUserSecret(ctx, name, edge.Secret{"i": i}))
+				w, err := s.Secrets.WrapUserSecret(ctx, name)
+				require.NoError(t, err)
+				_, err = edge.VerifyWrapped(ctx, caller, w.Token, edge.UserSecretOrigin(u.EntityID, name))
+				require.NoError(t, err)
+				_, err = edge.Unwrap(ctx, caller, w.Token)
+				require.NoError(t, err)
+			}
+			close(stop)
+			wg.Wait()
+
+			assert.Equal(t, u.Token, caller.Token(), "the unwraps did not set the caller's token")
+			assert.Same(t, transport, caller.CloneConfig().HttpClient.Transport, "the caller keeps its transport")
+
+			// The caller moves its client elsewhere and drops its
+			// token: the session keeps its own address and token.
+			require.NoError(t, caller.SetAddress("http://127.0.0.1:1"))
+			caller.SetToken("")
+			_, err = sess.Secrets.ReadUserSecret(ctx, "isoa")
+			assert.NoError(t, err)
+		})
+	}
+}

@@ -1,0 +1,131 @@
+package vaultclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/hashicorp/vault/api"
+)
+
+// Attempts records what the attempts vault/api made for one call came
+// to: how many there were, and whether one of them may have reached Vault
+// without its answer reaching us (a connection lost after the request was
+// written, a 5xx, a cancelled context). A write whose answer was lost may
+// have taken effect even though a retry, or the call, failed.
+//
+// An Attempts is safe for concurrent use.
+type Attempts struct {
+	once bool // never retry after an attempt that may have reached Vault
+
+	mu   sync.Mutex
+	n    int
+	lost bool
+}
+
+type attemptsKey struct{}
+
+// Track returns a context that makes the retry policy of clients made by
+// Own report to the returned Attempts. Use the context for one call.
+func Track(ctx context.Context) (context.Context, *Attempts) {
+	a := &Attempts{}
+	return context.WithValue(ctx, attemptsKey{}, a), a
+}
+
+// TrackOnce is Track for a request that must not be repeated once it may
+// have reached Vault (an unwrap: a second try finds the token used). It
+// still retries attempts Vault surely did not act on: a connection that
+// could not be made, a 429, a sealed Vault's 503.
+func TrackOnce(ctx context.Context) (context.Context, *Attempts) {
+	a := &Attempts{once: true}
+	return context.WithValue(ctx, attemptsKey{}, a), a
+}
+
+// N returns the number of attempts made.
+func (a *Attempts) N() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}
+
+// Lost reports whether an attempt may have reached Vault and had its
+// answer lost.
+func (a *Attempts) Lost() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lost
+}
+
+// record notes one attempt and reports whether it may have reached Vault
+// with its answer lost.
+func (a *Attempts) record(resp *http.Response, err error) bool {
+	lost := MaybeReached(resp, err)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.n++
+	a.lost = a.lost || lost
+	return lost
+}
+
+// checkRetry wraps the client's retry policy (vault/api's default when
+// nil) so that it reports every attempt to the call's Attempts.
+func checkRetry(inner retryablehttp.CheckRetry) retryablehttp.CheckRetry {
+	if inner == nil {
+		inner = api.DefaultRetryPolicy
+	}
+	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		a, _ := ctx.Value(attemptsKey{}).(*Attempts)
+		lost := a != nil && a.record(resp, err)
+		retry, rerr := inner(ctx, resp, err)
+		if lost && a.once {
+			return false, rerr
+		}
+		return retry, rerr
+	}
+}
+
+// sealedBody is what a sealed Vault answers, with status 503.
+var sealedBody = []byte("Vault is sealed")
+
+// MaybeReached reports whether an attempt that ended with resp and err
+// may have been acted on by Vault while its caller did not learn the
+// result: any failure after a connection was made (the request may have
+// been written), and any 5xx but a sealed Vault's 503. A connection that
+// could not be made, and any other status, say what happened.
+func MaybeReached(resp *http.Response, err error) bool {
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return false
+		}
+		return true
+	}
+	if resp == nil || resp.StatusCode < 500 {
+		return false
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable && peekContains(resp, sealedBody) {
+		return false
+	}
+	return true
+}
+
+// peekContains reports whether the first KB of resp's body contains s,
+// leaving the body to be read whole as before.
+func peekContains(resp *http.Response, s []byte) bool {
+	if resp.Body == nil {
+		return false
+	}
+	head := make([]byte, 1024)
+	n, _ := io.ReadFull(resp.Body, head)
+	head = head[:n]
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	return bytes.Contains(head, s)
+}
