@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/edgesdk/edge"
 	"github.com/edgesdk/edge/admin"
@@ -30,6 +31,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	ctx := context.Background()
+	before := goleak.IgnoreCurrent()
 	// The demo layout's users and orgs (acme, globex) are what the access
 	// matrix runs on; every other test makes users and orgs of its own.
 	srv, err := vaulttest.Start(ctx, vaulttest.Options{Demo: true})
@@ -37,11 +39,6 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "starting Vault for the tests:", err)
 		return 1
 	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping Vault:", err)
-		}
-	}()
 	vault = srv
 	root, err := api.NewClient(&api.Config{Address: srv.Addr})
 	if err == nil {
@@ -53,9 +50,31 @@ func run(m *testing.M) int {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "setting up Vault for Edge:", err)
+		_ = srv.Close()
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping Vault:", err)
+	}
+	if code != 0 {
+		return code
+	}
+	// With the embedded Vault gone, every connection to it is closed, so
+	// an HTTP client's connection goroutines end; an external Vault keeps
+	// idle connections (and their goroutines) open.
+	opts := []goleak.Option{before}
+	if srv.External {
+		opts = append(opts,
+			goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))
+	}
+	if err := goleak.Find(opts...); err != nil {
+		fmt.Fprintln(os.Stderr, "goroutines leaked by the tests:", err)
+		return 1
+	}
+	fmt.Fprintln(os.Stderr, "goleak: no goroutine leaked")
+	return 0
 }
 
 // unique returns prefix followed by random hex, for names no other test

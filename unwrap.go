@@ -211,7 +211,8 @@ func tokenKind(err error) error {
 // wrapTokenKind classifies Vault's refusal of a wrapping token: 400
 // ("wrapping token is not valid or does not exist") and 403 (the token
 // does not authenticate at all) are ErrInvalidToken; 404 is what the
-// token held when the secret was gone.
+// token held when the secret was gone; other failures are classified as
+// any other (ErrUnavailable).
 func wrapTokenKind(err error) error {
 	switch vaulterr.Status(err) {
 	case 400, 403:
@@ -219,5 +220,5 @@ func wrapTokenKind(err error) error {
 	case 404:
 		return ErrNotFound
 	}
-	return nil
+	return kindOf(err)
 }

@@ -1,0 +1,560 @@
+package edge_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/admin"
+	"github.com/edgesdk/edge/internal/faultproxy"
+	"github.com/edgesdk/edge/internal/vaulttest"
+)
+
+// faultCase is one operation run through the fault proxy: what state it
+// needs, how it runs, which of its requests get the fault, and what Vault
+// holds after it succeeded.
+type faultCase struct {
+	op    string
+	write bool // changes Vault's state (create, update, delete, unwrap)
+	// on picks the requests of the operation that get the fault (nil:
+	// every request).
+	on    func(faultproxy.Request) bool
+	setup func(t *testing.T, fx *faultFixture)
+	run   func(ctx context.Context, fx *faultFixture) error
+	// after checks Vault's state, through the direct session, after the
+	// operation succeeded.
+	after func(t *testing.T, fx *faultFixture)
+}
+
+// faultFixture is a fresh user, admin of a fresh org, with one session
+// straight to Vault and one through a fault proxy, for one scope.
+type faultFixture struct {
+	proxy   *faultproxy.Proxy
+	direct  scopeOps      // straight to Vault, to set up and check state
+	proxied scopeOps      // through the proxy
+	session *edge.Session // the proxied session
+	client  *api.Client   // a client at the proxy, for the receiving side
+	wrapped *edge.WrappedSecret
+	name    string
+	value   edge.Secret
+	token   string
+}
+
+// faultCanary is in every value and name of the fault tests: no error may
+// print it.
+const faultCanary = "LEAKCANARY"
+
+// fastRetries is the vault/api configuration of the proxied session:
+// vault/api's default two retries, with short waits.
+func fastRetries(addr string) *api.Config {
+	return &api.Config{Address: addr, MaxRetries: 2, MinRetryWait: 5 * time.Millisecond, MaxRetryWait: 20 * time.Millisecond}
+}
+
+func newFaultFixture(t *testing.T, scope string) *faultFixture {
+	t.Helper()
+	u := newUser(t)
+	org := newOrg(t, u)
+	p, err := faultproxy.New(vault.Addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	client, err := api.NewClient(fastRetries(p.URL()))
+	require.NoError(t, err)
+	client.SetToken(u.Token)
+	proxied, err := edge.NewSession(context.Background(), edge.Config{Client: client, Org: org, Mount: vault.Mount})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = proxied.Close() })
+	direct := sessionFor(t, u.Token, org)
+	pick := userOps
+	if scope == "org" {
+		pick = orgOps
+	}
+	return &faultFixture{
+		proxy: p, direct: pick(direct), proxied: pick(proxied), session: proxied, client: client,
+		name: "s-" + faultCanary, value: edge.Secret{"password": faultCanary + "-value"}, token: u.Token,
+	}
+}
+
+func isWrite(r faultproxy.Request) bool { return r.Method != http.MethodGet && r.Method != "LIST" }
+
+// faultCases are the twelve operations (six per scope: the scope is the
+// fixture's) and the receiving side.
+func faultCases() []faultCase {
+	exists := func(t *testing.T, fx *faultFixture) {
+		require.NoError(t, fx.direct.create(context.Background(), fx.name, fx.value))
+	}
+	wrapped := func(t *testing.T, fx *faultFixture) {
+		exists(t, fx)
+		w, err := fx.direct.wrap(context.Background(), fx.name)
+		require.NoError(t, err)
+		fx.wrapped = w
+	}
+	updated := edge.Secret{"password": faultCanary + "-updated"}
+	return []faultCase{
+		{op: "list", setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
+			names, err := fx.proxied.list(ctx)
+			if err == nil && (len(names) != 1 || names[0] != fx.name) {
+				return fmt.Errorf("list returned %q", names)
+			}
+			return err
+		}},
+		{op: "read", setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
+			got, err := fx.proxied.read(ctx, fx.name)
+			if err == nil && got["password"] != fx.value["password"] {
+				return errors.New("read returned another value")
+			}
+			return err
+		}},
+		{op: "create", write: true, run: func(ctx context.Context, fx *faultFixture) error {
+			return fx.proxied.create(ctx, fx.name, fx.value)
+		}, after: func(t *testing.T, fx *faultFixture) {
+			got, err := fx.direct.read(context.Background(), fx.name)
+			require.NoError(t, err)
+			assert.Equal(t, fx.value["password"], got["password"])
+			assert.Equal(t, 1, currentVersion(t, fx.session, fx.proxied.name, fx.name), "created once")
+		}},
+		{op: "update", write: true, on: isWrite, setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
+			return fx.proxied.update(ctx, fx.name, updated)
+		}, after: func(t *testing.T, fx *faultFixture) {
+			got, err := fx.direct.read(context.Background(), fx.name)
+			require.NoError(t, err)
+			assert.Equal(t, updated["password"], got["password"])
+			// A lost answer is checked with Vault before writing again:
+			// the update is applied once.
+			assert.Equal(t, 2, currentVersion(t, fx.session, fx.proxied.name, fx.name), "updated once")
+		}},
+		{op: "delete", write: true, setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
+			return fx.proxied.delete(ctx, fx.name)
+		}, after: func(t *testing.T, fx *faultFixture) {
+			_, err := fx.direct.read(context.Background(), fx.name)
+			assert.ErrorIs(t, err, edge.ErrNotFound)
+		}},
+		{op: "wrap", setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
+			w, err := fx.proxied.wrap(ctx, fx.name)
+			if err == nil {
+				fx.wrapped = w
+			}
+			return err
+		}, after: func(t *testing.T, fx *faultFixture) {
+			got, err := edge.Unwrap(context.Background(), directClient(t), fx.wrapped.Token)
+			require.NoError(t, err)
+			assert.Equal(t, fx.value["password"], got["password"])
+		}},
+		{op: "unwrap", write: true, setup: wrapped, run: func(ctx context.Context, fx *faultFixture) error {
+			got, err := edge.Unwrap(ctx, fx.client, fx.wrapped.Token)
+			if err == nil && got["password"] != fx.value["password"] {
+				return errors.New("unwrap returned another value")
+			}
+			return err
+		}},
+		{op: "verify wrapped", setup: wrapped, run: func(ctx context.Context, fx *faultFixture) error {
+			_, err := edge.VerifyWrapped(ctx, fx.client, fx.wrapped.Token, origin(fx))
+			return err
+		}},
+	}
+}
+
+func origin(fx *faultFixture) edge.Origin {
+	if fx.proxied.name == "org" {
+		return edge.OrgSecretOrigin(fx.session.Org(), fx.name)
+	}
+	return edge.UserSecretOrigin(fx.session.EntityID(), fx.name)
+}
+
+func directClient(t *testing.T) *api.Client {
+	t.Helper()
+	c, err := api.NewClient(&api.Config{Address: vault.Addr})
+	require.NoError(t, err)
+	return c
+}
+
+// allFaults are the faults the proxy injects; Delay is held longer than
+// the calls' deadline.
+var allFaults = []faultproxy.Fault{
+	faultproxy.Reset, faultproxy.Drop, faultproxy.Status500, faultproxy.Sealed,
+	faultproxy.TooMany, faultproxy.Delay, faultproxy.BadGateway502After,
+}
+
+// checkFaultError makes sure err is an *edge.Error for the operation that
+// errors.Is can classify and that prints neither the value nor the token.
+func checkFaultError(t *testing.T, fx *faultFixture, op string, err error) {
+	t.Helper()
+	var e *edge.Error
+	require.ErrorAs(t, err, &e)
+	if op != "verify wrapped" { // VerifyWrapped reports its lookup's failure
+		assert.Contains(t, e.Op, op)
+	}
+	for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+		assert.NotContains(t, s, faultCanary+"-value")
+		assert.NotContains(t, s, fx.token)
+		if fx.wrapped != nil {
+			assert.NotContains(t, s, fx.wrapped.Token)
+		}
+	}
+}
+
+// TestFaultsOnce injects each fault into the first attempt of each
+// operation's request (the write, for update) and lets vault/api retry.
+// Every operation then succeeds and leaves Vault as without the fault;
+// a create or update whose first answer was lost is checked with Vault,
+// never reported as ErrAlreadyExists nor applied twice. The exception is
+// an unwrap, which is never retried once it may have reached Vault: after
+// a lost answer it says whether the token is still good (ErrUnavailable,
+// and it then unwraps) or may be spent (ErrUnknownOutcome).
+func TestFaultsOnce(t *testing.T) {
+	var mu sync.Mutex
+	tally := map[string]int{}
+	for _, scope := range []string{"user", "org"} {
+		for _, fault := range allFaults {
+			for _, fc := range faultCases() {
+				t.Run(scope+"/"+fault.String()+"/"+fc.op, func(t *testing.T) {
+					t.Parallel()
+					fx := newFaultFixture(t, scope)
+					if fc.setup != nil {
+						fc.setup(t, fx)
+					}
+					fx.proxy.SetDelay(50 * time.Millisecond)
+					fx.proxy.FailNext(1, fault, fc.on)
+					err := fc.run(context.Background(), fx)
+					outcome := "ok"
+					if err != nil {
+						outcome = kindName(err)
+					}
+					mu.Lock()
+					tally[fc.op+" "+outcome]++
+					mu.Unlock()
+
+					if fc.op == "unwrap" && err != nil {
+						checkFaultError(t, fx, "unwrap", err)
+						lost := fault == faultproxy.Drop || fault == faultproxy.BadGateway502After
+						if lost {
+							assert.ErrorIs(t, err, edge.ErrUnknownOutcome, "the token was spent by the lost request")
+							assert.NotErrorIs(t, err, edge.ErrInvalidToken)
+						} else {
+							// Vault never saw it: the token is still good.
+							assert.ErrorIs(t, err, edge.ErrUnavailable)
+							got, err := edge.Unwrap(context.Background(), fx.client, fx.wrapped.Token)
+							require.NoError(t, err)
+							assert.Equal(t, fx.value["password"], got["password"])
+						}
+						return
+					}
+					require.NoError(t, err)
+					if fc.after != nil {
+						fc.after(t, fx)
+					}
+				})
+			}
+		}
+	}
+	t.Cleanup(func() { t.Logf("outcomes of one fault then retries: %v", tally) })
+}
+
+// TestFaultsEveryAttempt injects each fault into every attempt of each
+// operation. Every operation fails with an *edge.Error that names it,
+// classifies the failure, honours the deadline and prints no secret:
+//   - Vault never saw it, or said it did nothing (429, a sealed Vault's
+//     503): ErrUnavailable;
+//   - a read, list, wrap or lookup whose answer was lost: ErrUnavailable;
+//   - a write whose answer was lost (a dropped connection or a 5xx after
+//     it may have reached Vault): ErrUnknownOutcome, which also matches
+//     ErrUnavailable;
+//   - the deadline passed while Vault held the request (Delay):
+//     context.DeadlineExceeded, and ErrUnknownOutcome for a write.
+func TestFaultsEveryAttempt(t *testing.T) {
+	var mu sync.Mutex
+	tally := map[string]int{}
+	for _, scope := range []string{"user", "org"} {
+		for _, fault := range allFaults {
+			for _, fc := range faultCases() {
+				t.Run(scope+"/"+fault.String()+"/"+fc.op, func(t *testing.T) {
+					t.Parallel()
+					fx := newFaultFixture(t, scope)
+					if fc.setup != nil {
+						fc.setup(t, fx)
+					}
+					fx.proxy.SetDelay(time.Minute)
+					fx.proxy.SetRule(func(r faultproxy.Request) faultproxy.Fault {
+						if fc.on != nil && !fc.on(r) {
+							return faultproxy.None
+						}
+						return fault
+					})
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+					defer cancel()
+					err := fc.run(ctx, fx)
+					require.Error(t, err)
+					checkFaultError(t, fx, fc.op, err)
+					mu.Lock()
+					tally[fault.String()+" "+fc.op+" "+kindName(err)]++
+					mu.Unlock()
+
+					lostAnswer := fault == faultproxy.Drop || fault == faultproxy.BadGateway502After ||
+						fault == faultproxy.Reset || fault == faultproxy.Status500
+					switch {
+					case fault == faultproxy.Delay:
+						assert.ErrorIs(t, err, context.DeadlineExceeded)
+						if fc.write {
+							assert.ErrorIs(t, err, edge.ErrUnknownOutcome)
+						}
+					case fc.write && lostAnswer:
+						assert.ErrorIs(t, err, edge.ErrUnknownOutcome)
+						assert.ErrorIs(t, err, edge.ErrUnavailable)
+					default:
+						assert.ErrorIs(t, err, edge.ErrUnavailable)
+						assert.NotErrorIs(t, err, edge.ErrUnknownOutcome)
+					}
+					if fault == faultproxy.Sealed {
+						assert.Contains(t, err.Error(), "sealed")
+					}
+					if fc.op == "create" {
+						assert.NotErrorIs(t, err, edge.ErrAlreadyExists)
+					}
+				})
+			}
+		}
+	}
+	t.Cleanup(func() { t.Logf("outcomes of a fault on every attempt: %v", tally) })
+}
+
+// kindName names the sentinel an error matches, for the tallies.
+func kindName(err error) string {
+	for _, k := range []struct {
+		name string
+		err  error
+	}{
+		{"ErrUnknownOutcome", edge.ErrUnknownOutcome}, {"ErrUnavailable", edge.ErrUnavailable},
+		{"ErrAlreadyExists", edge.ErrAlreadyExists}, {"ErrNotFound", edge.ErrNotFound},
+		{"ErrInvalidToken", edge.ErrInvalidToken}, {"ErrPermissionDenied", edge.ErrPermissionDenied},
+		{"DeadlineExceeded", context.DeadlineExceeded},
+	} {
+		if errors.Is(err, k.err) {
+			return k.name
+		}
+	}
+	return "unclassified"
+}
+
+// TestFaultsDeadline: a deadline is honoured within 100 ms, both while
+// vault/api waits between retries (every attempt answered 503, with
+// retry waits of a second) and while Vault holds the request. Not
+// parallel: it measures time. Each call is tried up to three times and the
+// best is kept.
+func TestFaultsDeadline(t *testing.T) {
+	const deadline = 300 * time.Millisecond
+	var mu sync.Mutex
+	var worst time.Duration
+	t.Cleanup(func() { t.Logf("latest return after the deadline: %v", worst) })
+	for _, fault := range []faultproxy.Fault{faultproxy.Sealed, faultproxy.Status500, faultproxy.Delay} {
+		for _, fc := range faultCases() {
+			t.Run(fault.String()+"/"+fc.op, func(t *testing.T) {
+				fx := newFaultFixture(t, "user")
+				if fc.setup != nil {
+					fc.setup(t, fx)
+				}
+				// Long waits between many retries: only the deadline
+				// can end the call in time.
+				slow := fastRetries(fx.proxy.URL())
+				slow.MaxRetries, slow.MinRetryWait, slow.MaxRetryWait = 10, time.Second, 2*time.Second
+				slowClient, err := api.NewClient(slow)
+				require.NoError(t, err)
+				slowClient.SetToken(fx.token)
+				sess, err := edge.NewSession(context.Background(), edge.Config{Client: slowClient, Org: fx.session.Org(), Mount: vault.Mount})
+				require.NoError(t, err)
+				defer sess.Close()
+				fx.client = slowClient
+				fx.proxied = userOps(sess)
+				fx.proxy.SetDelay(time.Minute)
+				fx.proxy.SetRule(func(r faultproxy.Request) faultproxy.Fault {
+					if fc.on != nil && !fc.on(r) {
+						return faultproxy.None
+					}
+					return fault
+				})
+				// The best of three tries, so that a busy machine's
+				// scheduling delays do not count against the SDK.
+				late := time.Hour
+				for range 3 {
+					ctx, cancel := context.WithTimeout(context.Background(), deadline)
+					start := time.Now()
+					err := fc.run(ctx, fx)
+					late = min(late, time.Since(start)-deadline)
+					cancel()
+					require.Error(t, err)
+					checkFaultError(t, fx, fc.op, err)
+					if fc.op == "unwrap" && fault == faultproxy.Status500 {
+						// It does not retry once it may have reached
+						// Vault, and its lookup of the token fails too.
+						assert.ErrorIs(t, err, edge.ErrUnknownOutcome)
+					} else {
+						assert.ErrorIs(t, err, context.DeadlineExceeded)
+					}
+					if late < 100*time.Millisecond {
+						break
+					}
+				}
+				assert.Less(t, late, 100*time.Millisecond, "returned %v after the deadline", late)
+				mu.Lock()
+				worst = max(worst, late)
+				mu.Unlock()
+			})
+		}
+	}
+}
+
+// TestFaultsNewSession: NewSession classifies faults too.
+func TestFaultsNewSession(t *testing.T) {
+	for _, fault := range []faultproxy.Fault{faultproxy.Reset, faultproxy.Status500, faultproxy.Sealed, faultproxy.TooMany} {
+		t.Run(fault.String(), func(t *testing.T) {
+			t.Parallel()
+			u := newUser(t)
+			p, err := faultproxy.New(vault.Addr)
+			require.NoError(t, err)
+			defer p.Close()
+			p.SetRule(func(faultproxy.Request) faultproxy.Fault { return fault })
+			client, err := api.NewClient(fastRetries(p.URL()))
+			require.NoError(t, err)
+			client.SetToken(u.Token)
+			_, err = edge.NewSession(context.Background(), edge.Config{Client: client, Mount: vault.Mount})
+			var e *edge.Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, "new session", e.Op)
+			assert.ErrorIs(t, err, edge.ErrUnavailable)
+			assert.NotContains(t, err.Error(), u.Token)
+			if fault == faultproxy.Sealed {
+				assert.True(t, strings.Contains(err.Error(), "sealed"), err.Error())
+			}
+		})
+	}
+}
+
+// TestSealedVault seals a real Vault of its own (not a proxy's imitation):
+// every operation, the receiving side and NewSession say Vault is sealed,
+// with ErrUnavailable.
+func TestSealedVault(t *testing.T) {
+	if vault.External {
+		t.Skip("seals only a Vault of its own; EDGE_TEST_VAULT_ADDR names a shared one")
+	}
+	ctx := context.Background()
+	sealed, u, org := ownVault(t)
+	client, err := api.NewClient(fastRetries(sealed.Addr))
+	require.NoError(t, err)
+	sess, err := edge.NewSession(ctx, edge.Config{Client: client, Token: u.Token, Org: org, Mount: sealed.Mount})
+	require.NoError(t, err)
+	defer sess.Close()
+	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
+		require.NoError(t, ops.create(ctx, "s", edge.Secret{"v": faultCanary}))
+	}
+	w, err := sess.Secrets.WrapUserSecret(ctx, "s")
+	require.NoError(t, err)
+
+	status, body, err := sealed.Do(ctx, http.MethodPut, "/v1/sys/seal", sealed.RootToken, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNoContent, status, string(body))
+
+	calls := map[string]func() error{
+		"new session": func() error {
+			_, err := edge.NewSession(ctx, edge.Config{Client: client, Token: u.Token, Mount: sealed.Mount})
+			return err
+		},
+		"unwrap": func() error { _, err := edge.Unwrap(ctx, client, w.Token); return err },
+		"lookup wrapped": func() error {
+			_, err := edge.LookupWrapped(ctx, client, w.Token)
+			return err
+		},
+	}
+	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
+		calls["list "+ops.name] = func() error { _, err := ops.list(ctx); return err }
+		calls["read "+ops.name] = func() error { _, err := ops.read(ctx, "s"); return err }
+		calls["create "+ops.name] = func() error { return ops.create(ctx, "t", edge.Secret{"v": 1}) }
+		calls["update "+ops.name] = func() error { return ops.update(ctx, "s", edge.Secret{"v": 2}) }
+		calls["delete "+ops.name] = func() error { return ops.delete(ctx, "s") }
+		calls["wrap "+ops.name] = func() error { _, err := ops.wrap(ctx, "s"); return err }
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			err := call()
+			var e *edge.Error
+			require.ErrorAs(t, err, &e)
+			assert.ErrorIs(t, err, edge.ErrUnavailable)
+			assert.NotErrorIs(t, err, edge.ErrUnknownOutcome, "a sealed Vault did nothing")
+			assert.Contains(t, err.Error(), "Vault is sealed")
+			assert.NotContains(t, err.Error(), faultCanary)
+		})
+	}
+}
+
+// ownVault starts an embedded Vault for one test, set up for Edge, with
+// a user who is admin of an org.
+func ownVault(t *testing.T) (*vaulttest.Server, vaulttest.User, string) {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := vaulttest.Start(ctx, vaulttest.Options{Local: true, Users: []string{"owner"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	root, err := api.NewClient(&api.Config{Address: srv.Addr})
+	require.NoError(t, err)
+	root.SetToken(srv.RootToken)
+	op, err := admin.New(admin.Config{Client: root, Mount: srv.Mount})
+	require.NoError(t, err)
+	require.NoError(t, op.Setup(ctx))
+	u := srv.Users["owner"]
+	org := unique("org")
+	require.NoError(t, op.CreateOrg(ctx, org))
+	require.NoError(t, op.AddAdmin(ctx, org, u.EntityID))
+	return srv, u, org
+}
+
+// TestCreateAfterLostAnswer: when a create's first attempt may have
+// reached Vault (here the proxy resets it before Vault sees it) and the
+// retry finds the name taken, the SDK asks Vault whose version 1 is. It
+// reports ErrAlreadyExists only for a version that cannot be the call's:
+// another value, or the same value written before the call began; and
+// ErrUnknownOutcome when Vault cannot show it.
+func TestCreateAfterLostAnswer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	resetFirstWrite := func(fx *faultFixture) { fx.proxy.FailNext(1, faultproxy.Reset, isWrite) }
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, fx *faultFixture)
+		want  error
+	}{
+		{"another value", func(t *testing.T, fx *faultFixture) {
+			require.NoError(t, fx.direct.create(ctx, fx.name, edge.Secret{"password": "another"}))
+		}, edge.ErrAlreadyExists},
+		{"same value, written before the call", func(t *testing.T, fx *faultFixture) {
+			require.NoError(t, fx.direct.create(ctx, fx.name, fx.value))
+			time.Sleep(2500 * time.Millisecond) // older than the call by more than Date's resolution
+		}, edge.ErrAlreadyExists},
+		{"version 1 deleted", func(t *testing.T, fx *faultFixture) {
+			require.NoError(t, fx.direct.create(ctx, fx.name, fx.value))
+			path := fmt.Sprintf("/v1/%s/data/edge/users/%s/%s", vault.Mount, fx.session.EntityID(), fx.name)
+			status, body, err := vault.Do(ctx, http.MethodDelete, path, vault.RootToken, nil)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusNoContent, status, string(body))
+		}, edge.ErrUnknownOutcome},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fx := newFaultFixture(t, "user")
+			tc.setup(t, fx)
+			resetFirstWrite(fx)
+			before := fx.proxy.Requests()
+			err := fx.proxied.create(ctx, fx.name, fx.value)
+			assert.ErrorIs(t, err, tc.want)
+			checkFaultError(t, fx, "create", err)
+			assert.Equal(t, int64(3), fx.proxy.Requests()-before, "the write, its retry, and the read of version 1")
+		})
+	}
+}
