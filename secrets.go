@@ -31,8 +31,12 @@ import (
 // wrapping ErrBadEntry if name is invalid (no request is sent),
 // ErrPermissionDenied if Vault refuses the request, ErrNoEntity (user
 // methods) if the session's token has no identity entity, and ErrNoOrg
-// (org methods) if the session has no org. Any other failure is an *Error
-// wrapping vault/api's error.
+// (org methods) if the session has no org, ErrUnavailable if Vault could
+// not answer (sealed, unreachable, 5xx, 429), and, for Create, Update and
+// Delete, ErrUnknownOutcome if an attempt's answer was lost and the SDK
+// could not learn from Vault whether the change took effect. A cancelled
+// or expired ctx gives an error matching ctx.Err(). Any other failure is
+// an *Error wrapping vault/api's error.
 //
 // Each user method has an org twin; both build their scope's Vault path
 // and share one implementation, so the two scopes behave alike. A
