@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/admin"
 )
 
 // unixVault serves the test Vault on a unix socket, through a reverse
@@ -84,6 +85,10 @@ func TestCallerClientUntouched(t *testing.T) {
 				require.NoError(t, err)
 				_, err = edge.Unwrap(ctx, caller, w.Token)
 				require.NoError(t, err)
+				op, err := admin.New(admin.Config{Client: caller, Mount: vault.Mount})
+				require.NoError(t, err)
+				_, err = op.Members(ctx, org) // a user may not read groups
+				require.ErrorIs(t, err, edge.ErrPermissionDenied)
 			}
 			close(stop)
 			wg.Wait()
