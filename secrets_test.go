@@ -741,7 +741,7 @@ func TestNewSessionChecksMount(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, status, string(body))
 	_, err = edge.NewSession(ctx, edge.Config{Address: vault.Addr, Token: vault.RootToken, Mount: mount})
 	assert.ErrorIs(t, err, edge.ErrBadEntry)
-	assert.Contains(t, err.Error(), "not kv version 2")
+	assert.Contains(t, err.Error(), "KV version 1, not KV version 2")
 }
 
 // TestNewSessionChecksEntityID makes Vault's lookup-self answer carry an

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/edgesdk/edge/internal/kvmount"
 	"github.com/edgesdk/edge/internal/vaultclient"
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
@@ -207,28 +208,14 @@ func newClient(cfg Config) (*api.Client, error) {
 }
 
 // checkMount makes sure a KV version 2 secrets engine is mounted exactly
-// at mount, asking Vault's sys/internal/ui/mounts (in Vault's default
-// policy). Vault answers 403 both for a missing mount and for a token with
-// no access below it; that is left for the operations to report.
+// at mount (see kvmount.Check).
 func checkMount(ctx context.Context, client *api.Client, mount string) error {
-	s, err := client.Logical().ReadWithContext(ctx, "sys/internal/ui/mounts/"+mount)
+	err := kvmount.Check(ctx, client, mount)
 	switch {
-	case vaulterr.Status(err) == 403:
+	case err == nil:
 		return nil
-	case err != nil:
+	case vaulterr.Status(err) != 0 || vaulterr.Unavailable(err) || ctx.Err() != nil:
 		return sessionError(kindOf(err), fmt.Errorf("checking mount %q: %w", mount, err))
-	case s == nil || s.Data == nil:
-		return sessionError(ErrBadEntry, fmt.Errorf("no secrets engine is mounted at %q", mount))
 	}
-	typ, _ := s.Data["type"].(string)
-	path, _ := s.Data["path"].(string)
-	options, _ := s.Data["options"].(map[string]any)
-	version, _ := options["version"].(string)
-	if path != mount+"/" {
-		return sessionError(ErrBadEntry, fmt.Errorf("no secrets engine is mounted at %q (%q is the mount there)", mount, path))
-	}
-	if typ != "kv" || version != "2" {
-		return sessionError(ErrBadEntry, fmt.Errorf("the secrets engine at %q is %s version %q, not kv version 2", mount, typ, version))
-	}
-	return nil
+	return sessionError(ErrBadEntry, err)
 }

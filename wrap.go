@@ -118,7 +118,7 @@ func (s *SecretsService) wrap(ctx context.Context, sc scope, name string, opts [
 	if err != nil {
 		kind := readKindOf(err)
 		switch {
-		case vaulterr.Status(err) == 400 && vaulterr.Mentions(err, "wrap"):
+		case vaulterr.IsWrapRefused(err):
 			// Vault refused the wrap TTL header itself.
 			kind = ErrBadEntry
 		case kind == ErrPermissionDenied && s.canRead(ctx, sc.data+"/"+name):

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/internal/kvmount"
 	"github.com/edgesdk/edge/internal/vaultclient"
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
@@ -153,19 +154,10 @@ func (a *Admin) ensureKVv2(ctx context.Context) error {
 		return &Error{Op: op, Object: "listing mounts", Kind: kindOf(err), Err: err}
 	}
 	if m, ok := mounts[a.mount+"/"]; ok {
-		switch version := m.Options["version"]; {
-		case m.Type == "kv" && version == "2":
-			return nil
-		case m.Type == "kv" || m.Type == "generic":
-			if version == "" {
-				version = "1"
-			}
-			return &Error{Op: op, Object: object, Kind: ErrMountType,
-				Err: fmt.Errorf("it is KV version %s; upgrade it with \"vault kv enable-versioning %s\" or use another mount", version, a.mount)}
-		default:
-			return &Error{Op: op, Object: object, Kind: ErrMountType,
-				Err: fmt.Errorf("it is a %q secrets engine; use another mount", m.Type)}
+		if err := kvmount.Problem(a.mount, m.Type, m.Options); err != nil {
+			return &Error{Op: op, Object: object, Kind: ErrMountType, Err: err}
 		}
+		return nil
 	}
 	err = a.client.Sys().MountWithContext(ctx, a.mount, &api.MountInput{
 		Type:        "kv",
@@ -191,7 +183,7 @@ func (a *Admin) waitKVReady(ctx context.Context) error {
 		switch {
 		case err == nil, vaulterr.Status(err) == 403:
 			return nil
-		case !vaulterr.Mentions(err, "upgrad"):
+		case !vaulterr.IsKVUpgrading(err):
 			return &Error{Op: "setup", Object: "waiting for the new mount " + quote(a.mount+"/"), Kind: kindOf(err), Err: err}
 		}
 		select {

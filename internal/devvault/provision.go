@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/edgesdk/edge/admin"
+	"github.com/edgesdk/edge/internal/kvmount"
 )
 
 // The demo layout -demo provisions: org acme with admin carol and members
@@ -162,14 +163,8 @@ func ensureKVv2(ctx context.Context, c *api.Client, mount string, managed bool) 
 		if err := c.Sys().UnmountWithContext(ctx, mount); err != nil {
 			return fmt.Errorf("unmounting %s/ (%s v%s): %w", mount, m.Type, m.Options["version"], err)
 		}
-	case exists && m.Type == "kv":
-		v := m.Options["version"]
-		if v == "" {
-			v = "1"
-		}
-		return fmt.Errorf("mount %s/ is KV version %s but edge needs KV v2: upgrade it (vault kv enable-versioning %s) or use another -mount", mount, v, mount)
 	case exists:
-		return fmt.Errorf("mount %s/ is a %q secrets engine, not KV v2: use another -mount", mount, m.Type)
+		return fmt.Errorf("%w: use -mount to name another", kvmount.Problem(mount, m.Type, m.Options))
 	}
 	err = c.Sys().MountWithContext(ctx, mount, &api.MountInput{
 		Type:        "kv",

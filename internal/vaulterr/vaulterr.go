@@ -90,3 +90,12 @@ func Unavailable(err error) bool {
 	var ue *url.Error
 	return errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
+
+// IsWrapRefused reports whether err is Vault's 400 refusal of a request's
+// response-wrapping TTL header.
+func IsWrapRefused(err error) bool { return Status(err) == 400 && Mentions(err, "wrap") }
+
+// IsKVUpgrading reports whether err is a KV engine's answer while it
+// upgrades its storage after being enabled ("Upgrading from non-versioned
+// to versioned data...").
+func IsKVUpgrading(err error) bool { return Mentions(err, "upgrad") }
