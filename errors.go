@@ -79,7 +79,7 @@ var (
 type Error struct {
 	Op    string // "list", "read", "create", "update", "delete", "wrap", "new session", "unwrap", "lookup wrapped" or "verify wrapped"
 	Scope string // "user" or "org"; empty when no scope applies
-	Name  string // secret name; empty for list and session operations
+	Name  string // secret name; empty for list and session operations, and when the name is invalid (the cause then quotes at most its first bytes)
 	Kind  error  // one of the sentinel errors above, or nil when none applies
 	Err   error  // the underlying cause; may be nil when Kind says it all
 }
@@ -92,12 +92,16 @@ func (e *Error) Error() string {
 	b.WriteString(e.Op)
 	if e.Scope != "" {
 		b.WriteString(" " + e.Scope + " secret")
-		if e.Name == "" {
+		if e.Op == "list" {
 			b.WriteString("s")
 		}
 	}
 	if e.Name != "" {
-		b.WriteString(" " + strconv.Quote(e.Name))
+		if ValidName(e.Name) {
+			b.WriteString(" " + strconv.Quote(e.Name))
+		} else {
+			b.WriteString(" (invalid name)")
+		}
 	}
 	if e.Kind != nil {
 		b.WriteString(": " + e.Kind.Error())

@@ -49,7 +49,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(s)
+	fmt.Println(s.Reveal())
 	// Output:
 	// [my-secret]
 	// map[secret:value]
@@ -98,7 +98,7 @@ func ExampleSecretsService_CreateUserSecret_badEntry() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// edge: create user secret "../escape": bad entry: byte 0 is ".": only ASCII letters, digits, '-' and '_' are allowed
+	// edge: create user secret: bad entry: name (9 bytes) has '.' at byte 0: only ASCII letters, digits, '-' and '_' are allowed
 }
 
 // Numbers come back as json.Number, with every digit kept.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -30,6 +31,12 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		// A fuzzing worker runs only the fuzz targets, which need no
+		// Vault.
+		return m.Run()
+	}
 	ctx := context.Background()
 	before := goleak.IgnoreCurrent()
 	// The demo layout's users and orgs (acme, globex) are what the access

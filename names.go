@@ -3,11 +3,14 @@ package edge
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"strconv"
 )
 
-// MaxNameLength is the longest secret or org name accepted.
+// MaxNameLength is the longest secret or org name accepted, in bytes.
 const MaxNameLength = 256
+
+// MaxPathLength is the longest mount or prefix accepted, in bytes.
+const MaxPathLength = 256
 
 // ValidName reports whether name is a valid secret or org name: 1 to
 // MaxNameLength ASCII letters, digits, '-' and '_'.
@@ -15,10 +18,29 @@ func ValidName(name string) bool {
 	return checkName(name) == nil
 }
 
+// ValidPath reports whether p is a valid mount or prefix: one or more
+// '/'-separated segments, each a valid name (see ValidName), and at most
+// MaxPathLength bytes in all. Session (Config.Mount and Config.Prefix),
+// Origin and package admin apply this one rule.
+func ValidPath(p string) bool {
+	return checkPath(p) == nil
+}
+
+// CheckPath returns nil if p is a valid mount or prefix (see ValidPath),
+// and otherwise an error saying why. The error quotes at most a few bytes
+// of p, never all of it.
+func CheckPath(p string) error {
+	return checkPath(p)
+}
+
 // checkName explains why name is not a valid secret or org name. The
 // rule keeps every name a single, literal path segment: no '/', no '.',
 // no '%', so neither vault/api's path.Join nor Vault itself can turn it
 // into another path.
+//
+// The error never holds the whole name, which may be a token or a
+// password pasted in the wrong place: at most its first few valid bytes
+// (see excerpt).
 func checkName(name string) error {
 	switch {
 	case name == "":
@@ -28,7 +50,7 @@ func checkName(name string) error {
 	}
 	for i := 0; i < len(name); i++ {
 		if !nameByte(name[i]) {
-			return fmt.Errorf("byte %d is %q: only ASCII letters, digits, '-' and '_' are allowed", i, name[i:i+1])
+			return fmt.Errorf("name %s has %s at byte %d: only ASCII letters, digits, '-' and '_' are allowed", excerpt(name, i), describeByte(name[i]), i)
 		}
 	}
 	return nil
@@ -38,16 +60,51 @@ func nameByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
-// checkPath explains why p is not a valid mount or prefix: one or more
-// '/'-separated segments, each a valid name.
+// checkPath explains why p is not a valid mount or prefix (see
+// ValidPath). Like checkName's, its error never holds the whole path.
 func checkPath(p string) error {
-	if p == "" {
+	switch {
+	case p == "":
 		return errors.New("path is empty")
+	case len(p) > MaxPathLength:
+		return fmt.Errorf("path is %d bytes long, more than %d", len(p), MaxPathLength)
 	}
-	for _, seg := range strings.Split(p, "/") {
-		if err := checkName(seg); err != nil {
-			return fmt.Errorf("path %q: %w", p, err)
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '/':
+			if i == 0 || i == len(p)-1 || p[i-1] == '/' {
+				return fmt.Errorf("path %s has an empty segment: '/' at byte %d starts, ends or doubles it", excerpt(p, i), i)
+			}
+		case !nameByte(c):
+			return fmt.Errorf("path %s has %s at byte %d: only '/'-separated ASCII letters, digits, '-' and '_' are allowed", excerpt(p, i), describeByte(c), i)
 		}
 	}
 	return nil
+}
+
+// excerptLength is the most bytes of an invalid name or path an error
+// quotes.
+const excerptLength = 8
+
+// excerpt describes s, which is invalid at byte bad, for an error
+// message: at most its first excerptLength bytes before bad (bytes a name
+// or path may hold, so printable ASCII), then "..." and its length, as in
+// `"hvs"... (95 bytes)`; or only its length if bad is 0. It never quotes
+// all of s, nor the byte at bad.
+func excerpt(s string, bad int) string {
+	n := min(bad, excerptLength)
+	if n == 0 {
+		return fmt.Sprintf("(%d bytes)", len(s))
+	}
+	return fmt.Sprintf("%s... (%d bytes)", strconv.Quote(s[:n]), len(s))
+}
+
+// describeByte names the byte c for an error message: quoted if it is
+// printable ASCII or a common control character, in hex otherwise (a
+// byte of a UTF-8 sequence or of invalid UTF-8).
+func describeByte(c byte) string {
+	if c < 0x80 {
+		return strconv.QuoteRuneToASCII(rune(c)) // ' ', '/', '\n', '\x00'
+	}
+	return fmt.Sprintf("0x%02x (not ASCII)", c)
 }

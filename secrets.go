@@ -68,11 +68,13 @@ func (sc scope) fail(op, name string, kind, err error) error {
 
 // check refuses an unusable scope or an invalid name before any request.
 func (sc scope) check(op, name string) error {
+	if err := checkName(name); err != nil {
+		// Not the name: it may be anything, a token pasted in the
+		// wrong place; the cause quotes at most a short prefix.
+		return sc.fail(op, "", ErrBadEntry, err)
+	}
 	if sc.err != nil {
 		return sc.fail(op, name, sc.err, nil)
-	}
-	if err := checkName(name); err != nil {
-		return sc.fail(op, name, ErrBadEntry, err)
 	}
 	return nil
 }
@@ -157,8 +159,18 @@ func (s *SecretsService) create(ctx context.Context, sc scope, name string, valu
 			return sc.fail("create", name, ErrAlreadyExists, nil)
 		}
 		return sc.fail("create", name, ErrUnknownOutcome, &lostError{"an attempt's answer was lost, a retry found the secret existing, and vault could not show whose it is", err})
+	case attempts.Lost():
+		// The last answer was lost too: ask Vault whether a write
+		// took effect.
+		switch s.ownWrite(ctx, sc, name, 1, stored, start) {
+		case ours:
+			return nil
+		case theirs:
+			return sc.fail("create", name, ErrAlreadyExists, nil)
+		}
+		return sc.fail("create", name, ErrUnknownOutcome, &lostError{"the answer was lost and vault could not show whether the write took effect", err})
 	}
-	return sc.fail("create", name, writeKindOf(err, attempts.Lost()), err)
+	return sc.fail("create", name, kindOf(err), err)
 }
 
 // update writes with cas=<the current version>, so that the write
@@ -193,6 +205,9 @@ func (s *SecretsService) update(ctx context.Context, sc scope, name string, valu
 		}
 		lost = lost || attempts.Lost()
 		if !vaulterr.IsCASMismatch(err) {
+			if attempts.Lost() && s.ownWrite(ctx, sc, name, version+1, stored, start) == ours {
+				return nil
+			}
 			return sc.fail("update", name, writeKindOf(err, lost), err)
 		}
 		if attempts.Lost() && s.ownWrite(ctx, sc, name, version+1, stored, start) == ours {

@@ -102,7 +102,7 @@ func NewSession(ctx context.Context, cfg Config) (*Session, error) {
 	}
 	if cfg.Org != "" {
 		if err := checkName(cfg.Org); err != nil {
-			return nil, sessionError(ErrBadEntry, fmt.Errorf("org %q: %w", cfg.Org, err))
+			return nil, sessionError(ErrBadEntry, fmt.Errorf("org: %w", err))
 		}
 	}
 	if cfg.WrapTTL <= 0 {
@@ -122,7 +122,7 @@ func NewSession(ctx context.Context, cfg Config) (*Session, error) {
 	entityID, _ := self.Data["entity_id"].(string)
 	if entityID != "" {
 		if err := checkName(entityID); err != nil {
-			return nil, sessionError(ErrBadEntry, fmt.Errorf("entity id %q from vault: %w", entityID, err))
+			return nil, sessionError(ErrBadEntry, fmt.Errorf("entity id from vault: %w", err))
 		}
 	}
 	if err := checkMount(ctx, client, cfg.Mount); err != nil {

@@ -77,10 +77,10 @@ func (e *Error) Error() string {
 	b.WriteString(e.Op)
 	var about []string
 	if e.Org != "" {
-		about = append(about, "org "+quote(e.Org))
+		about = append(about, "org "+quoteName(e.Org))
 	}
 	if e.EntityID != "" {
-		about = append(about, "entity "+quote(e.EntityID))
+		about = append(about, "entity "+quoteName(e.EntityID))
 	}
 	if len(about) > 0 {
 		b.WriteString(" (" + strings.Join(about, ", ") + ")")
@@ -109,6 +109,16 @@ func (e *Error) Unwrap() error {
 // (ErrUnknownOrg matches edge.ErrNotFound, say).
 func (e *Error) Is(target error) bool {
 	return e.Kind != nil && errors.Is(e.Kind, target)
+}
+
+// quoteName quotes an org name or entity id for an error message, or says
+// it is invalid: an invalid one may be anything (a token pasted in the
+// wrong place), and the cause quotes at most a short prefix of it.
+func quoteName(s string) string {
+	if edge.ValidName(s) {
+		return strconv.Quote(s)
+	}
+	return "(invalid)"
 }
 
 // quote quotes s for an error message, cutting it if it is long.

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"embed"
-	"errors"
 	"fmt"
 	"strings"
 	"text/template"
@@ -14,10 +13,6 @@ import (
 // policy puts where the caller's entity id goes. Vault replaces it, per
 // request, with the identity entity id of the calling token.
 const EntityIDTemplate = "{{identity.entity.id}}"
-
-// maxPathLength bounds Mount and Prefix, so that every marker Admin
-// stores in Vault stays within Vault's limits on group metadata values.
-const maxPathLength = 256
 
 //go:embed policies/*.hcl.tmpl
 var policyFiles embed.FS
@@ -49,9 +44,10 @@ type policyData struct {
 // and nothing on anyone else's. It is one templated policy for all users:
 // Vault puts the calling token's entity id in place of EntityIDTemplate.
 //
-// mount and prefix must be valid edge paths ('/'-separated segments, each
-// a name edge.ValidName accepts, at most 256 bytes in all); otherwise the
-// error wraps edge.ErrBadEntry.
+// mount and prefix must be valid edge paths (edge.ValidPath:
+// '/'-separated segments, each a name edge.ValidName accepts, at most
+// edge.MaxPathLength bytes in all); otherwise the error wraps
+// edge.ErrBadEntry.
 func UserPolicy(mount, prefix string) (string, error) {
 	if err := checkMountPrefix(mount, prefix); err != nil {
 		return "", err
@@ -158,23 +154,15 @@ func checkMountPrefix(mount, prefix string) error {
 	return nil
 }
 
-// checkPath explains why p is not a valid mount or prefix: one or more
-// '/'-separated segments, each a valid edge name, at most maxPathLength
-// bytes in all. That keeps p a literal Vault path (no '.', '..', '*',
-// '+', quotes or newlines can reach a policy or a URL).
+// checkPath explains why p is not a valid mount or prefix. The rule is
+// the edge SDK's own (edge.CheckPath), so that every Mount and Prefix an
+// Admin accepts a Session accepts too, and back: '/'-separated segments,
+// each a valid edge name, at most edge.MaxPathLength (256) bytes in all.
+// That keeps p a literal Vault path (no '.', '..', '*', '+', quotes or
+// newlines can reach a policy or a URL), and every marker Admin stores
+// in Vault within Vault's limits on group metadata values.
 func checkPath(p string) error {
-	switch {
-	case p == "":
-		return errors.New("path is empty")
-	case len(p) > maxPathLength:
-		return fmt.Errorf("path is %d bytes long, more than %d", len(p), maxPathLength)
-	}
-	for _, seg := range strings.Split(p, "/") {
-		if !edge.ValidName(seg) {
-			return fmt.Errorf("path %q: segment %q is not 1 to %d ASCII letters, digits, '-' and '_'", p, seg, edge.MaxNameLength)
-		}
-	}
-	return nil
+	return edge.CheckPath(p)
 }
 
 // checkOrg explains why org is not a valid org name.

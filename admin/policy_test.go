@@ -338,3 +338,42 @@ func TestOperatorPolicy(t *testing.T) {
 		"identity/entity/id/*":           {"read"},
 	}, got)
 }
+
+// TestPathRuleIsEdges checks that Admin applies the edge SDK's own path
+// rule (edge.ValidPath) to Mount and Prefix: every path one accepts the
+// other accepts, 256 bytes at most.
+func TestPathRuleIsEdges(t *testing.T) {
+	paths := []string{
+		"secret",
+		"kv/team-a/edge_2",
+		strings.Repeat("a", edge.MaxPathLength),
+		strings.Repeat("a/", edge.MaxPathLength/2-1) + "ab",
+		strings.Repeat("a", edge.MaxPathLength+1),
+		strings.Repeat("ab/", 100) + "c", // 301 bytes of valid segments: NewSession used to accept it
+		"",
+		"/secret",
+		"secret/",
+		"a//b",
+		"a/../b",
+		"a b",
+		"a%2fb",
+	}
+	for _, p := range paths {
+		t.Run(p, func(t *testing.T) {
+			want := edge.ValidPath(p)
+			assert.Equal(t, want, edge.CheckPath(p) == nil)
+
+			_, err := admin.UserPolicy(p, p)
+			assert.Equal(t, want, err == nil, "UserPolicy: %v", err)
+			_, err = admin.OrgMembersPolicy(p, p, "acme")
+			assert.Equal(t, want, err == nil, "OrgMembersPolicy: %v", err)
+			_, err = admin.New(admin.Config{Mount: p, Prefix: "edge"})
+			assert.Equal(t, want || p == "", err == nil, "New with Mount: %v", err) // "" is the default mount
+			_, err = admin.New(admin.Config{Mount: "secret", Prefix: p, NamePrefix: "edge"})
+			assert.Equal(t, want || p == "", err == nil, "New with Prefix: %v", err)
+			if !want && p != "" {
+				assert.ErrorIs(t, err, edge.ErrBadEntry)
+			}
+		})
+	}
+}

@@ -202,10 +202,10 @@ func (p printer) walk(ctx context.Context, title string, ops scopeOps, name stri
 	names, err := ops.list(ctx)
 	ok = p.step(fmt.Sprintf("list: %v", names), err) && ok
 	v, err := ops.read(ctx, name)
-	ok = p.step(fmt.Sprintf("read %s: %v", name, v), err) && ok
+	ok = p.step(fmt.Sprintf("read %s: %v", name, v.Reveal()), err) && ok
 	ok = p.step("update "+name+" {secret: v2}", ops.update(ctx, name, edge.Secret{"secret": "v2"})) && ok
 	v, err = ops.read(ctx, name)
-	ok = p.step(fmt.Sprintf("read %s: %v", name, v), err) && ok
+	ok = p.step(fmt.Sprintf("read %s: %v", name, v.Reveal()), err) && ok
 	w, err := ops.wrap(ctx, name)
 	if p.step("wrap "+name, err) {
 		fmt.Fprintf(p.out, "    %v\n    redeem with: POST %s, header X-Vault-Token\n", w, w.UnwrapURL)
