@@ -2,6 +2,7 @@ package edge
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -110,6 +111,24 @@ func (e *Error) Error() string {
 		b.WriteString(": " + vaulterr.Describe(e.Err))
 	}
 	return b.String()
+}
+
+// GoString prints e for %#v as Error does for %v, its fields named, an
+// invalid name left out (it may be a token pasted in the wrong place) and
+// the causes as their one-line texts.
+func (e *Error) GoString() string {
+	name := strconv.Quote(e.Name)
+	if e.Name != "" && !ValidName(e.Name) {
+		name = `"(invalid name)"`
+	}
+	var kind, cause string
+	if e.Kind != nil {
+		kind = e.Kind.Error()
+	}
+	if e.Err != nil {
+		cause = vaulterr.Describe(e.Err)
+	}
+	return fmt.Sprintf("&edge.Error{Op:%q, Scope:%q, Name:%s, Kind:%q, Err:%q}", e.Op, e.Scope, name, kind, cause)
 }
 
 // Unwrap returns the underlying cause, or Kind when there is none.

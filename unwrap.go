@@ -114,7 +114,11 @@ func LookupWrapped(ctx context.Context, client *api.Client, token string) (*Wrap
 // Vault does not know it, or ErrBadEntry if want is not a valid origin.
 func VerifyWrapped(ctx context.Context, client *api.Client, token string, want Origin) (*WrapInfo, error) {
 	fail := func(kind, err error) error {
-		return &Error{Op: "verify wrapped", Scope: want.Scope, Name: want.Name, Kind: kind, Err: err}
+		name := want.Name
+		if !ValidName(name) {
+			name = "" // the cause says what is wrong with it
+		}
+		return &Error{Op: "verify wrapped", Scope: want.Scope, Name: name, Kind: kind, Err: err}
 	}
 	path, err := want.path()
 	if err != nil {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -109,6 +110,27 @@ func (e *Error) Unwrap() error {
 // (ErrUnknownOrg matches edge.ErrNotFound, say).
 func (e *Error) Is(target error) bool {
 	return e.Kind != nil && errors.Is(e.Kind, target)
+}
+
+// GoString prints e for %#v as Error does for %v, its fields named, an
+// invalid org or entity id left out and the causes as their one-line
+// texts.
+func (e *Error) GoString() string {
+	var kind, cause string
+	if e.Kind != nil {
+		kind = e.Kind.Error()
+	}
+	if e.Err != nil {
+		cause = vaulterr.Describe(e.Err)
+	}
+	org, entity := e.Org, e.EntityID
+	if org != "" && !edge.ValidName(org) {
+		org = "(invalid)"
+	}
+	if entity != "" && !edge.ValidName(entity) {
+		entity = "(invalid)"
+	}
+	return fmt.Sprintf("&admin.Error{Op:%q, Org:%q, EntityID:%q, Object:%q, Kind:%q, Err:%q}", e.Op, org, entity, e.Object, kind, cause)
 }
 
 // quoteName quotes an org name or entity id for an error message, or says
