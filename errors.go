@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -63,6 +64,12 @@ var (
 	// unavailable. After Unwrap it means the token may have been redeemed
 	// and its value lost with the answer.
 	ErrUnknownOutcome = errors.New("outcome unknown: the answer from vault was lost")
+
+	// ErrIdentityChanged means a session made with Config.Auth logged in
+	// again and Vault gave it another identity entity (the credentials
+	// now belong to someone else): its user operations fail rather than
+	// reach another user's secrets. Make a new session.
+	ErrIdentityChanged = errors.New("the session's login now yields another vault identity entity")
 
 	// ErrUndecodable means Vault holds a value for the secret that this
 	// SDK cannot decode: written by another tool, not a JSON object, or a
@@ -194,4 +201,36 @@ func decodeKind(err error) error {
 		return ErrUndecodable
 	}
 	return nil
+}
+
+// sentinels names every sentinel error, for log records.
+var sentinels = []struct {
+	name string
+	err  error
+}{
+	{"ErrNotFound", ErrNotFound}, {"ErrAlreadyExists", ErrAlreadyExists}, {"ErrBadEntry", ErrBadEntry},
+	{"ErrPermissionDenied", ErrPermissionDenied}, {"ErrNoEntity", ErrNoEntity}, {"ErrNoOrg", ErrNoOrg},
+	{"ErrConflict", ErrConflict}, {"ErrInvalidToken", ErrInvalidToken}, {"ErrWrongSecret", ErrWrongSecret},
+	{"ErrUnknownOutcome", ErrUnknownOutcome}, {"ErrUnavailable", ErrUnavailable},
+	{"ErrIdentityChanged", ErrIdentityChanged}, {"ErrUndecodable", ErrUndecodable},
+}
+
+// outcome names what an operation came to: "ok", the name of the
+// sentinel err matches, "canceled", "deadline exceeded" or "error".
+func outcome(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			return s.name
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline exceeded"
+	}
+	return "error"
 }

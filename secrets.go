@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -45,8 +46,83 @@ type SecretsService struct {
 	client  *api.Client
 	address string
 	wrapTTL time.Duration
+	mount   string
+	prefix  string
+	auth    *authState   // nil without Config.Auth
+	logger  *slog.Logger // nil: no records
 	user    scope
 	org     scope
+}
+
+// The operations: each runs its implementation through call.
+
+func (s *SecretsService) list(ctx context.Context, sc scope) ([]string, error) {
+	return call(s, ctx, "list", sc, "", func(ctx context.Context) ([]string, error) { return s.listSecrets(ctx, sc) })
+}
+
+func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secret, error) {
+	return call(s, ctx, "read", sc, name, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
+}
+
+func (s *SecretsService) create(ctx context.Context, sc scope, name string, value Secret) error {
+	_, err := call(s, ctx, "create", sc, name, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.createSecret(ctx, sc, name, value)
+	})
+	return err
+}
+
+func (s *SecretsService) update(ctx context.Context, sc scope, name string, value Secret) error {
+	_, err := call(s, ctx, "update", sc, name, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.updateSecret(ctx, sc, name, value)
+	})
+	return err
+}
+
+func (s *SecretsService) delete(ctx context.Context, sc scope, name string) error {
+	_, err := call(s, ctx, "delete", sc, name, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.deleteSecret(ctx, sc, name)
+	})
+	return err
+}
+
+func (s *SecretsService) wrap(ctx context.Context, sc scope, name string, opts []WrapOption) (*WrappedSecret, error) {
+	return call(s, ctx, "wrap", sc, name, func(ctx context.Context) (*WrappedSecret, error) { return s.wrapSecret(ctx, sc, name, opts) })
+}
+
+// call runs operation op of secret name in scope sc: it refuses the user
+// scope of a session whose identity changed, retries f once after a new
+// login when Vault refused a token it no longer knows (with Config.Auth),
+// and logs one record of the outcome.
+func call[T any](s *SecretsService, ctx context.Context, op string, sc scope, name string, f func(context.Context) (T, error)) (T, error) {
+	if sc.name == "user" && s.auth.identityChanged() {
+		var zero T
+		return zero, sc.fail(op, name, ErrIdentityChanged, nil)
+	}
+	start := time.Now()
+	tctx, attempts := vaultclient.Track(ctx)
+	used := s.client.Token()
+	v, err := f(tctx)
+	if err != nil && errors.Is(err, ErrPermissionDenied) && s.auth.recover(ctx, used) {
+		if sc.name == "user" && s.auth.identityChanged() {
+			return v, sc.fail(op, name, ErrIdentityChanged, nil)
+		}
+		v, err = f(tctx)
+	}
+	if s.logger != nil {
+		s.logCall(ctx, op, sc.name, name, err, attempts.N(), time.Since(start))
+	}
+	return v, err
+}
+
+// logCall writes an operation's Debug record. An invalid name is left
+// out: it may be anything, a token pasted in the wrong place.
+func (s *SecretsService) logCall(ctx context.Context, op, scope, name string, err error, attempts int, d time.Duration) {
+	if !ValidName(name) {
+		name = ""
+	}
+	s.logger.LogAttrs(ctx, slog.LevelDebug, "edge: "+op,
+		slog.String("op", op), slog.String("scope", scope), slog.String("name", name),
+		slog.String("outcome", outcome(err)), slog.Int("attempts", attempts), slog.Duration("duration", d))
 }
 
 // scope is where one kind of secret lives in Vault.
@@ -83,7 +159,7 @@ func (sc scope) check(op, name string) error {
 // changes the secret between its metadata read and its write.
 const maxUpdateAttempts = 8
 
-func (s *SecretsService) list(ctx context.Context, sc scope) ([]string, error) {
+func (s *SecretsService) listSecrets(ctx context.Context, sc scope) ([]string, error) {
 	if sc.err != nil {
 		return nil, sc.fail("list", "", sc.err, nil)
 	}
@@ -107,7 +183,7 @@ func (s *SecretsService) list(ctx context.Context, sc scope) ([]string, error) {
 	return names, nil
 }
 
-func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secret, error) {
+func (s *SecretsService) readSecret(ctx context.Context, sc scope, name string) (Secret, error) {
 	if err := sc.check("read", name); err != nil {
 		return nil, err
 	}
@@ -135,7 +211,7 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 // then finds the secret existing, version 1 may be the lost attempt's
 // write: create asks Vault (see ownWrite) rather than report
 // ErrAlreadyExists for the caller's own write.
-func (s *SecretsService) create(ctx context.Context, sc scope, name string, value Secret) error {
+func (s *SecretsService) createSecret(ctx context.Context, sc scope, name string, value Secret) error {
 	if err := sc.check("create", name); err != nil {
 		return err
 	}
@@ -180,7 +256,7 @@ func (s *SecretsService) create(ctx context.Context, sc scope, name string, valu
 // Vault whether that version is its own write (see ownWrite); if Vault
 // cannot tell, it writes again: the value is written twice, as two
 // versions, which is harmless.
-func (s *SecretsService) update(ctx context.Context, sc scope, name string, value Secret) error {
+func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string, value Secret) error {
 	if err := sc.check("update", name); err != nil {
 		return err
 	}
@@ -285,7 +361,7 @@ func kvWriteBody(cas uint64, data []byte) []byte {
 // delete deletes the metadata, which removes every version, so that the
 // name can be created again. Vault answers 204 whether or not the secret
 // existed, so a retry after a lost answer is harmless.
-func (s *SecretsService) delete(ctx context.Context, sc scope, name string) error {
+func (s *SecretsService) deleteSecret(ctx context.Context, sc scope, name string) error {
 	if err := sc.check("delete", name); err != nil {
 		return err
 	}

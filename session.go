@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"time"
+	"log/slog"
+	"sync"
 
 	"github.com/hashicorp/vault/api"
 
@@ -14,143 +14,139 @@ import (
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
-// Defaults for the Config fields left empty (and not set in the
-// environment).
-const (
-	DefaultMount   = "secret"
-	DefaultPrefix  = "edge"
-	DefaultWrapTTL = 5 * time.Minute
-)
-
-// Config says how a Session reaches Vault and where it keeps secrets. The
-// zero Config takes everything from the environment.
-type Config struct {
-	// Client is a configured vault/api client to use, for any auth
-	// method. The session works on a client of its own made from it and
-	// never modifies it: it keeps the client's address, token (unless
-	// Token is set), headers and namespace, TLS and timeouts, retry and
-	// rate limit settings, with an HTTP client and transport of its own
-	// (copied from the client's), so that nothing done to either client
-	// afterwards (SetAddress, SetToken, vault/api's rewiring of the
-	// transport for a unix:// address) reaches the other. Like every
-	// vault/api clone it drops request and response callbacks, MFA
-	// credentials and the policy override flag.
-	// When nil, the session makes a client from api.DefaultConfig, which
-	// reads VAULT_ADDR, VAULT_CACERT, VAULT_CLIENT_TIMEOUT, VAULT_TOKEN,
-	// VAULT_NAMESPACE and the rest of vault/api's environment.
-	Client *api.Client
-
-	// Address is Vault's address, overriding VAULT_ADDR (or Client's
-	// address).
-	Address string
-
-	// Token is the Vault token, overriding VAULT_TOKEN (or Client's
-	// token).
-	Token string
-
-	// Org is the session's organization. Default: EDGE_ORG, else
-	// EDGE_API_ORG. Without one, org operations fail with ErrNoOrg.
-	Org string
-
-	// Mount is the path of the KV version 2 secrets engine. Default:
-	// EDGE_KV_MOUNT, else DefaultMount.
-	Mount string
-
-	// Prefix is the path below Mount that holds Edge's secrets. Default:
-	// DefaultPrefix.
-	Prefix string
-
-	// WrapTTL is the lifetime of wrapping tokens from WrapUserSecret and
-	// WrapOrgSecret. Default: DefaultWrapTTL.
-	WrapTTL time.Duration
-}
-
 // Session is a connection to Vault as one caller, the Go counterpart of
-// the Python SDK's EdgeSession. Make one with NewSession.
+// the Python SDK's EdgeSession. Make one with NewSession, and Close it
+// when done.
 //
-// A Session is safe for concurrent use by multiple goroutines; it holds no
-// state that changes after NewSession returns.
+// A Session is safe for concurrent use by multiple goroutines.
 type Session struct {
 	// Secrets does the twelve EdgeSecrets operations.
 	Secrets *SecretsService
 
 	entityID string
 	org      string
+	parent   bool // Close stops the token's renewal (false for WithOrg's sessions)
+
+	closeOnce sync.Once
 }
 
 // NewSession makes a session from cfg, filling empty fields from the
-// environment, and checks the token once with Vault
-// (auth/token/lookup-self), learning the caller's identity entity.
+// environment. It logs in with cfg.Auth if set, checks the token with
+// Vault (auth/token/lookup-self), learning the caller's identity entity,
+// and checks that Mount is a KV version 2 secrets engine.
 //
 // NewSession returns an error wrapping ErrPermissionDenied if Vault
-// refuses the token (bad, expired or revoked), and one wrapping
-// ErrBadEntry if Org, Mount or Prefix is not a valid name, WrapTTL is
-// negative, the Vault entity id is not a valid name, or Vault shows that
-// Mount is not a KV version 2 secrets engine. A token with no entity (a root token) gives a
-// session whose user operations fail with ErrNoEntity.
+// refuses the login or the token (bad, expired or revoked), ErrUnavailable
+// if Vault cannot answer, and ErrBadEntry if Org, Mount or Prefix is not
+// valid, WrapTTL is negative, the Vault entity id is not a valid name, or
+// Vault shows that Mount is not a KV version 2 secrets engine. A token
+// with no entity (a root token) gives a session whose user operations
+// fail with ErrNoEntity.
 func NewSession(ctx context.Context, cfg Config) (*Session, error) {
+	set, err := resolve(cfg)
+	if err != nil {
+		return nil, sessionError(ErrBadEntry, err)
+	}
 	client, err := newClient(cfg)
 	if err != nil {
 		return nil, sessionError(nil, err)
 	}
-	cfg = withDefaults(cfg)
-	if err := checkPath(cfg.Mount); err != nil {
-		return nil, sessionError(ErrBadEntry, fmt.Errorf("mount: %w", err))
+	a, entityID, err := connect(ctx, client, cfg.Auth, cfg.Logger)
+	if err != nil {
+		vaultclient.CloseIdle(client)
+		return nil, err
 	}
-	if err := checkPath(cfg.Prefix); err != nil {
-		return nil, sessionError(ErrBadEntry, fmt.Errorf("prefix: %w", err))
+	if err := checkMount(ctx, client, set.mount); err != nil {
+		a.stop()
+		vaultclient.CloseIdle(client)
+		return nil, err
 	}
-	if cfg.Org != "" {
-		if err := checkName(cfg.Org); err != nil {
-			return nil, sessionError(ErrBadEntry, fmt.Errorf("org: %w", err))
+	return newSession(client, set, entityID, a, cfg.Logger), nil
+}
+
+// connect makes client log in with method (if any) and learns the
+// token's identity entity, starting the token's renewal when method is
+// set.
+func connect(ctx context.Context, client *api.Client, method api.AuthMethod, logger *slog.Logger) (*authState, string, error) {
+	var a *authState
+	if method != nil {
+		var err error
+		if a, err = login(ctx, client, method, logger); err != nil {
+			return nil, "", err
 		}
 	}
-	if cfg.WrapTTL <= 0 {
-		return nil, sessionError(ErrBadEntry, fmt.Errorf("wrap TTL %v is not positive", cfg.WrapTTL))
-	}
 	if client.Token() == "" {
-		return nil, sessionError(ErrPermissionDenied, errors.New("no Vault token: set Config.Token or VAULT_TOKEN"))
+		return nil, "", sessionError(ErrPermissionDenied, errors.New("no Vault token: set Config.Auth, Config.Token or VAULT_TOKEN"))
 	}
-
 	self, err := client.Auth().Token().LookupSelfWithContext(ctx)
 	if err != nil {
-		return nil, sessionError(kindOf(err), fmt.Errorf("checking the token: %w", err))
+		a.stop()
+		return nil, "", sessionError(kindOf(err), fmt.Errorf("checking the token: %w", err))
 	}
 	if self == nil || self.Data == nil {
-		return nil, sessionError(nil, errors.New("checking the token: vault returned no token data"))
+		a.stop()
+		return nil, "", sessionError(nil, errors.New("checking the token: vault returned no token data"))
 	}
 	entityID, _ := self.Data["entity_id"].(string)
 	if entityID != "" {
 		if err := checkName(entityID); err != nil {
-			return nil, sessionError(ErrBadEntry, fmt.Errorf("entity id from vault: %w", err))
+			a.stop()
+			return nil, "", sessionError(ErrBadEntry, fmt.Errorf("entity id from vault: %w", err))
 		}
 	}
-	if err := checkMount(ctx, client, cfg.Mount); err != nil {
-		return nil, err
-	}
+	a.setEntity(entityID)
+	return a, entityID, nil
+}
 
-	s := &Session{entityID: entityID, org: cfg.Org}
+// newSession builds the session and its service, with no request.
+func newSession(client *api.Client, set settings, entityID string, a *authState, logger *slog.Logger) *Session {
+	s := &Session{entityID: entityID, org: set.org, parent: true}
 	s.Secrets = &SecretsService{
 		client:  client,
 		address: client.Address(),
-		wrapTTL: cfg.WrapTTL,
-		user:    newScope("user", cfg.Mount, cfg.Prefix+"/users/"+entityID),
-		org:     newScope("org", cfg.Mount, cfg.Prefix+"/orgs/"+cfg.Org),
+		wrapTTL: set.wrapTTL,
+		mount:   set.mount,
+		prefix:  set.prefix,
+		auth:    a,
+		logger:  logger,
+		user:    newScope("user", set.mount, set.prefix+"/users/"+entityID),
+		org:     newScope("org", set.mount, set.prefix+"/orgs/"+set.org),
 	}
 	if entityID == "" {
 		s.Secrets.user.err = ErrNoEntity
 	}
-	if cfg.Org == "" {
+	if set.org == "" {
 		s.Secrets.org.err = ErrNoOrg
 	}
-	return s, nil
+	return s
 }
 
-// Close releases the connections the session keeps open to Vault. Call
-// it when done with the session. A call made after Close still works: it
-// opens the connections it needs. Close always returns nil.
+// WithOrg returns a session on org that shares s's client, identity,
+// token and its renewal: no request is made. It returns an error wrapping
+// ErrBadEntry if org is not a valid name. Closing s ends the token's
+// renewal for both sessions; closing the returned session only releases
+// idle connections.
+func (s *Session) WithOrg(org string) (*Session, error) {
+	if err := checkName(org); err != nil {
+		return nil, &Error{Op: "with org", Kind: ErrBadEntry, Err: fmt.Errorf("org: %w", err)}
+	}
+	svc := *s.Secrets
+	svc.org = newScope("org", svc.mount, svc.prefix+"/orgs/"+org)
+	return &Session{Secrets: &svc, entityID: s.entityID, org: org}, nil
+}
+
+// Close stops the session's token renewal (with Config.Auth) and releases
+// the connections it keeps open to Vault. Call it when done with the
+// session. Operations after Close still work until the token expires, and
+// open the connections they need. Close is safe to call more than once
+// and always returns nil.
 func (s *Session) Close() error {
-	vaultclient.CloseIdle(s.Secrets.client)
+	s.closeOnce.Do(func() {
+		if s.parent {
+			s.Secrets.auth.stop()
+		}
+		vaultclient.CloseIdle(s.Secrets.client)
+	})
 	return nil
 }
 
@@ -163,48 +159,6 @@ func (s *Session) Org() string { return s.org }
 
 func sessionError(kind, err error) error {
 	return &Error{Op: "new session", Kind: kind, Err: err}
-}
-
-// withDefaults fills the empty fields of cfg other than Client, Address
-// and Token, which newClient handles.
-func withDefaults(cfg Config) Config {
-	if cfg.Org == "" {
-		cfg.Org = os.Getenv("EDGE_ORG")
-	}
-	if cfg.Org == "" {
-		cfg.Org = os.Getenv("EDGE_API_ORG")
-	}
-	if cfg.Mount == "" {
-		cfg.Mount = os.Getenv("EDGE_KV_MOUNT")
-	}
-	if cfg.Mount == "" {
-		cfg.Mount = DefaultMount
-	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
-	}
-	if cfg.WrapTTL == 0 {
-		cfg.WrapTTL = DefaultWrapTTL
-	}
-	return cfg
-}
-
-// newClient returns the session's own client (see vaultclient.Own), at
-// cfg.Address and with cfg.Token when they are set.
-func newClient(cfg Config) (*api.Client, error) {
-	client, err := vaultclient.Own(cfg.Client)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Address != "" {
-		if err := client.SetAddress(cfg.Address); err != nil {
-			return nil, fmt.Errorf("vault address: %w", err)
-		}
-	}
-	if cfg.Token != "" {
-		client.SetToken(cfg.Token)
-	}
-	return client, nil
 }
 
 // checkMount makes sure a KV version 2 secrets engine is mounted exactly

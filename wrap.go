@@ -96,7 +96,7 @@ type wrapResponse struct {
 // token alone: the secret must never reach the sender in the clear.
 var errNotWrapped = errors.New("vault did not answer with a wrapping token alone; nothing was returned")
 
-func (s *SecretsService) wrap(ctx context.Context, sc scope, name string, opts []WrapOption) (*WrappedSecret, error) {
+func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, opts []WrapOption) (*WrappedSecret, error) {
 	if err := sc.check("wrap", name); err != nil {
 		return nil, err
 	}

@@ -21,7 +21,8 @@ import (
 //
 // An Attempts is safe for concurrent use.
 type Attempts struct {
-	once bool // never retry after an attempt that may have reached Vault
+	once   bool      // never retry after an attempt that may have reached Vault
+	parent *Attempts // the enclosing call's, which counts these attempts too
 
 	mu   sync.Mutex
 	n    int
@@ -31,9 +32,11 @@ type Attempts struct {
 type attemptsKey struct{}
 
 // Track returns a context that makes the retry policy of clients made by
-// Own report to the returned Attempts. Use the context for one call.
+// Own report to the returned Attempts. Use the context for one call. A
+// call tracked inside another reports to both.
 func Track(ctx context.Context) (context.Context, *Attempts) {
-	a := &Attempts{}
+	parent, _ := ctx.Value(attemptsKey{}).(*Attempts)
+	a := &Attempts{parent: parent}
 	return context.WithValue(ctx, attemptsKey{}, a), a
 }
 
@@ -42,7 +45,8 @@ func Track(ctx context.Context) (context.Context, *Attempts) {
 // still retries attempts Vault surely did not act on: a connection that
 // could not be made, a 429, a sealed Vault's 503.
 func TrackOnce(ctx context.Context) (context.Context, *Attempts) {
-	a := &Attempts{once: true}
+	parent, _ := ctx.Value(attemptsKey{}).(*Attempts)
+	a := &Attempts{once: true, parent: parent}
 	return context.WithValue(ctx, attemptsKey{}, a), a
 }
 
@@ -65,10 +69,12 @@ func (a *Attempts) Lost() bool {
 // with its answer lost.
 func (a *Attempts) record(resp *http.Response, err error) bool {
 	lost := MaybeReached(resp, err)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.n++
-	a.lost = a.lost || lost
+	for p := a; p != nil; p = p.parent {
+		p.mu.Lock()
+		p.n++
+		p.lost = p.lost || lost
+		p.mu.Unlock()
+	}
 	return lost
 }
 

@@ -99,3 +99,17 @@ func IsWrapRefused(err error) bool { return Status(err) == 400 && Mentions(err, 
 // upgrades its storage after being enabled ("Upgrading from non-versioned
 // to versioned data...").
 func IsKVUpgrading(err error) bool { return Mentions(err, "upgrad") }
+
+// IsLoginRefused reports whether err is Vault's refusal of a login's
+// credentials: a 400 or 403, or the 500 that Vault 1.14's AppRole answers
+// for a secret id it does not know ("invalid secret id"; later releases
+// answer 400).
+func IsLoginRefused(err error) bool {
+	switch Status(err) {
+	case 400, 403:
+		return true
+	case 500:
+		return Mentions(err, "invalid secret id") || Mentions(err, "invalid role id")
+	}
+	return false
+}

@@ -79,3 +79,16 @@ func TestClassifiers(t *testing.T) {
 		})
 	}
 }
+
+func TestIsLoginRefused(t *testing.T) {
+	resp := func(status int, msg string) error {
+		return &api.ResponseError{StatusCode: status, Errors: []string{msg}}
+	}
+	assert.True(t, IsLoginRefused(resp(400, "invalid username or password")))
+	assert.True(t, IsLoginRefused(resp(403, "permission denied")))
+	assert.True(t, IsLoginRefused(resp(500, "invalid secret id")))
+	assert.True(t, IsLoginRefused(resp(500, "invalid role id")))
+	assert.False(t, IsLoginRefused(resp(500, "internal error")))
+	assert.False(t, IsLoginRefused(resp(503, "Vault is sealed")))
+	assert.False(t, IsLoginRefused(errors.New("dial tcp: refused")))
+}

@@ -1,0 +1,374 @@
+package edge_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/hashicorp/vault/api/auth/approle"
+	"github.com/hashicorp/vault/api/auth/userpass"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge"
+)
+
+// recordLog is a slog handler that keeps every record, for tests.
+type recordLog struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (h *recordLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r.Clone())
+	return nil
+}
+func (h *recordLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordLog) WithGroup(string) slog.Handler      { return h }
+
+// count returns how many records have message msg.
+func (h *recordLog) count(msg string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, r := range h.records {
+		if r.Message == msg {
+			n++
+		}
+	}
+	return n
+}
+
+// all returns a copy of the records.
+func (h *recordLog) all() []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]slog.Record(nil), h.records...)
+}
+
+func randomHex(t testing.TB) string {
+	b := make([]byte, 12)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return hex.EncodeToString(b)
+}
+
+// rootDo sends one request to Vault with the root token and requires a
+// 2xx answer.
+func rootDo(t testing.TB, method, path string, body any) []byte {
+	t.Helper()
+	status, resp, err := vault.Do(context.Background(), method, path, vault.RootToken, body)
+	require.NoError(t, err)
+	require.True(t, status/100 == 2, "%s %s: %d %s", method, path, status, resp)
+	return resp
+}
+
+var approleOnce sync.Once
+
+// approleAuth makes an AppRole role holding the Edge user policy, whose
+// tokens live ttl and at most maxTTL, and returns an auth method for it
+// and the role's name.
+func approleAuth(t testing.TB, ttl, maxTTL time.Duration) (*approle.AppRoleAuth, string) {
+	t.Helper()
+	approleOnce.Do(func() { // the external-Vault mode does not enable it
+		status, _, err := vault.Do(context.Background(), http.MethodPost, "/v1/sys/auth/approle", vault.RootToken, map[string]any{"type": "approle"})
+		require.NoError(t, err)
+		require.True(t, status/100 == 2 || status == 400, "enabling approle: %d", status) // 400: already enabled
+	})
+	role := unique("role")
+	rootDo(t, http.MethodPost, "/v1/auth/approle/role/"+role, map[string]any{
+		"token_policies": []string{operator.UserPolicyName()},
+		"token_ttl":      int(ttl.Seconds()), "token_max_ttl": int(maxTTL.Seconds()),
+	})
+	var roleID, secretID struct {
+		Data map[string]any `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(rootDo(t, http.MethodGet, "/v1/auth/approle/role/"+role+"/role-id", nil), &roleID))
+	require.NoError(t, json.Unmarshal(rootDo(t, http.MethodPost, "/v1/auth/approle/role/"+role+"/secret-id", nil), &secretID))
+	a, err := approle.NewAppRoleAuth(roleID.Data["role_id"].(string), &approle.SecretID{FromString: secretID.Data["secret_id"].(string)})
+	require.NoError(t, err)
+	return a, role
+}
+
+// userpassAuth makes a userpass user holding the Edge user policy, whose
+// tokens live ttl and at most maxTTL, and returns an auth method for it
+// and the user's name.
+func userpassAuth(t testing.TB, ttl, maxTTL time.Duration) (*userpass.UserpassAuth, string) {
+	t.Helper()
+	name, password := unique("up"), randomHex(t)
+	rootDo(t, http.MethodPost, "/v1/auth/userpass/users/"+name, map[string]any{
+		"password": password, "token_policies": []string{operator.UserPolicyName()},
+		"token_ttl": int(ttl.Seconds()), "token_max_ttl": int(maxTTL.Seconds()),
+	})
+	a, err := userpass.NewUserpassAuth(name, &userpass.Password{FromString: password})
+	require.NoError(t, err)
+	return a, name
+}
+
+// authSession makes a session that logs in with method, and an org the
+// session's user administers.
+func authSession(t testing.TB, method api.AuthMethod, logger *slog.Logger) *edge.Session {
+	t.Helper()
+	ctx := context.Background()
+	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Auth: method, Mount: vault.Mount, Logger: logger})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sess.Close() })
+	org := unique("org")
+	require.NoError(t, operator.CreateOrg(ctx, org))
+	require.NoError(t, operator.AddAdmin(ctx, org, sess.EntityID()))
+	s, err := sess.WithOrg(org)
+	require.NoError(t, err)
+	return s
+}
+
+// TestAuthKeepsTokenAlive: AppRole and userpass logins whose tokens live 2
+// s and at most 4 s; one session reads and writes continuously for 15 s
+// (both scopes) with 0 errors, renewing and logging in again as the TTLs
+// imply. Midway the token is revoked under the session, which logs in
+// again and carries on.
+func TestAuthKeepsTokenAlive(t *testing.T) {
+	const (
+		ttl, maxTTL = 2 * time.Second, 4 * time.Second
+		run         = 15 * time.Second
+	)
+	type method struct {
+		name   string
+		make   func(t testing.TB) api.AuthMethod
+		revoke string // lease prefix that revokes every token of the login
+	}
+	var user string
+	methods := []method{
+		{"approle", func(t testing.TB) api.AuthMethod {
+			a, _ := approleAuth(t, ttl, maxTTL)
+			return a
+		}, "auth/approle/login"},
+		{"userpass", func(t testing.TB) api.AuthMethod {
+			a, u := userpassAuth(t, ttl, maxTTL)
+			user = u
+			return a
+		}, "auth/userpass/login/"},
+	}
+	for _, m := range methods {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			logs := &recordLog{}
+			sess := authSession(t, m.make(t), slog.New(logs))
+			prefix := m.revoke
+			if m.name == "userpass" {
+				prefix += user
+			}
+			ctx := context.Background()
+			var ops, failures atomic.Int64
+			var revoked atomic.Bool
+			deadline := time.Now().Add(run)
+			var wg sync.WaitGroup
+			for w := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					scope := userOps(sess)
+					if w == 1 {
+						scope = orgOps(sess)
+					}
+					for i := 0; time.Now().Before(deadline); i++ {
+						name := fmt.Sprintf("alive-%d", i%5)
+						err := scope.create(ctx, name, edge.Secret{"i": i})
+						if err == nil {
+							_, err = scope.read(ctx, name)
+						}
+						if err == nil {
+							err = scope.update(ctx, name, edge.Secret{"i": i + 1})
+						}
+						if err == nil {
+							_, err = scope.list(ctx)
+						}
+						if err == nil {
+							_, err = scope.wrap(ctx, name)
+						}
+						if err == nil {
+							err = scope.delete(ctx, name)
+						}
+						ops.Add(6)
+						if err != nil {
+							failures.Add(1)
+							t.Errorf("%s ops: %v", scope.name, err)
+						}
+						if w == 0 && !revoked.Load() && time.Until(deadline) < run/2 {
+							// Revoke the session's token under it.
+							revoked.Store(true)
+							rootDo(t, http.MethodPut, "/v1/sys/leases/revoke-prefix/"+prefix, nil)
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+				}()
+			}
+			wg.Wait()
+			relogins := logs.count("edge: logged in again")
+			recovered := logs.count("edge: vault no longer knows the token; logging in again")
+			renewals := logs.count("edge: token renewed")
+			t.Logf("%s: %d operations in %v, %d failed; %d renewals, %d logins at the max TTL, %d after the revocation",
+				m.name, ops.Load(), run, failures.Load(), renewals, relogins, recovered)
+			assert.Zero(t, failures.Load())
+			// A token lives at most 4 s and is replaced a little before:
+			// 15 s take 3 to 5 replacements, one of which may be the
+			// revocation's.
+			assert.GreaterOrEqual(t, relogins+recovered, 3)
+			assert.LessOrEqual(t, relogins+recovered, 6)
+			assert.GreaterOrEqual(t, renewals, 3, "a 2 s token is renewed before its 4 s max TTL")
+		})
+	}
+}
+
+// TestAuthRefusedLogin: refused credentials fail NewSession with
+// ErrPermissionDenied and print no secret.
+func TestAuthRefusedLogin(t *testing.T) {
+	t.Parallel()
+	_, role := approleAuth(t, time.Minute, time.Hour)
+	var roleID struct {
+		Data map[string]string `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(rootDo(t, http.MethodGet, "/v1/auth/approle/role/"+role+"/role-id", nil), &roleID))
+	wrong := "LEAKCANARY-" + randomHex(t)
+	bad, err := approle.NewAppRoleAuth(roleID.Data["role_id"], &approle.SecretID{FromString: wrong})
+	require.NoError(t, err)
+	_, err = edge.NewSession(context.Background(), edge.Config{Address: vault.Addr, Auth: bad, Mount: vault.Mount})
+	assert.ErrorIs(t, err, edge.ErrPermissionDenied)
+	assert.NotContains(t, err.Error(), "LEAKCANARY")
+
+	wrongPass, err := userpass.NewUserpassAuth("nobody-"+randomHex(t), &userpass.Password{FromString: wrong})
+	require.NoError(t, err)
+	_, err = edge.NewSession(context.Background(), edge.Config{Address: vault.Addr, Auth: wrongPass, Mount: vault.Mount})
+	assert.ErrorIs(t, err, edge.ErrPermissionDenied)
+	assert.NotContains(t, err.Error(), "LEAKCANARY")
+}
+
+// switchingAuth logs in as first, then as second: credentials that come
+// to belong to someone else.
+type switchingAuth struct {
+	first, second api.AuthMethod
+	n             atomic.Int64
+}
+
+func (s *switchingAuth) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {
+	if s.n.Add(1) == 1 {
+		return s.first.Login(ctx, c)
+	}
+	return s.second.Login(ctx, c)
+}
+
+// TestAuthIdentityChanged: a login that yields another entity makes the
+// session's user operations fail with ErrIdentityChanged instead of
+// reaching another user's scope.
+func TestAuthIdentityChanged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	first, name := userpassAuth(t, time.Minute, time.Hour)
+	second, _ := userpassAuth(t, time.Minute, time.Hour)
+	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Auth: &switchingAuth{first: first, second: second}, Mount: vault.Mount})
+	require.NoError(t, err)
+	defer sess.Close()
+	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "mine", edge.Secret{"v": 1}))
+
+	rootDo(t, http.MethodPut, "/v1/sys/leases/revoke-prefix/auth/userpass/login/"+name, nil)
+	_, err = sess.Secrets.ReadUserSecret(ctx, "mine")
+	assert.ErrorIs(t, err, edge.ErrIdentityChanged)
+	_, err = sess.Secrets.ListUserSecrets(ctx)
+	assert.ErrorIs(t, err, edge.ErrIdentityChanged)
+}
+
+// TestWithOrg: a session on another org shares the login, with no
+// request, and checks the org's name.
+func TestWithOrg(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := newUser(t)
+	orgA, orgB := newOrg(t, u), newOrg(t, u)
+	p := newProxy(t)
+	sess, err := edge.NewSession(ctx, edge.Config{Address: p.URL, Token: u.Token, Org: orgA, Mount: vault.Mount})
+	require.NoError(t, err)
+	defer sess.Close()
+
+	before := p.requests.Load()
+	b, err := sess.WithOrg(orgB)
+	require.NoError(t, err)
+	assert.Equal(t, before, p.requests.Load(), "no request")
+	assert.Equal(t, orgB, b.Org())
+	assert.Equal(t, sess.EntityID(), b.EntityID())
+	require.NoError(t, b.Secrets.CreateOrgSecret(ctx, "s", edge.Secret{"org": "b"}))
+	_, err = sess.Secrets.ReadOrgSecret(ctx, "s")
+	assert.ErrorIs(t, err, edge.ErrNotFound, "orgs stay apart")
+	require.NoError(t, b.Close())
+	_, err = sess.Secrets.ListOrgSecrets(ctx)
+	assert.NoError(t, err, "closing the derived session leaves the parent working")
+
+	_, err = sess.WithOrg("../" + orgB)
+	assert.ErrorIs(t, err, edge.ErrBadEntry)
+}
+
+// TestLoggerRecords: one Debug record per operation, with op, scope,
+// name, outcome, attempts and duration, and never a value or a token.
+func TestLoggerRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := newUser(t)
+	logs := &recordLog{}
+	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Token: u.Token, Org: newOrg(t, u), Mount: vault.Mount, Logger: slog.New(logs)})
+	require.NoError(t, err)
+	defer sess.Close()
+	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "logged", edge.Secret{"v": "LEAKCANARY"}))
+	_, err = sess.Secrets.ReadOrgSecret(ctx, "missing")
+	require.ErrorIs(t, err, edge.ErrNotFound)
+	require.NoError(t, sess.Secrets.UpdateUserSecret(ctx, "logged", edge.Secret{"v": "LEAKCANARY2"}))
+	_, err = sess.Secrets.ReadUserSecret(ctx, "hvs.LEAKCANARY")
+	require.ErrorIs(t, err, edge.ErrBadEntry)
+
+	records := logs.all()
+	require.Len(t, records, 4)
+	want := []struct{ op, scope, name, outcome string }{
+		{"create", "user", "logged", "ok"},
+		{"read", "org", "missing", "ErrNotFound"},
+		{"update", "user", "logged", "ok"},
+		{"read", "user", "", "ErrBadEntry"},
+	}
+	for i, r := range records {
+		attrs := map[string]slog.Value{}
+		r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value; return true })
+		assert.Equal(t, slog.LevelDebug, r.Level)
+		assert.Equal(t, want[i].op, attrs["op"].String())
+		assert.Equal(t, want[i].scope, attrs["scope"].String())
+		assert.Equal(t, want[i].name, attrs["name"].String())
+		assert.Equal(t, want[i].outcome, attrs["outcome"].String())
+		assert.Equal(t, slog.KindDuration, attrs["duration"].Kind())
+		for k, v := range attrs {
+			assert.NotContains(t, v.String(), "LEAKCANARY", k)
+			assert.NotContains(t, v.String(), u.Token, k)
+		}
+	}
+	attempts := func(i int) int64 {
+		var n int64
+		records[i].Attrs(func(a slog.Attr) bool {
+			if a.Key == "attempts" {
+				n = a.Value.Int64()
+			}
+			return true
+		})
+		return n
+	}
+	assert.Equal(t, int64(1), attempts(0), "create: one request")
+	assert.Equal(t, int64(2), attempts(2), "update: metadata read and write")
+	assert.Equal(t, int64(0), attempts(3), "a bad name sends nothing")
+	assert.False(t, strings.Contains(fmt.Sprint(records), "LEAKCANARY"))
+}

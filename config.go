@@ -1,0 +1,152 @@
+package edge
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/edgesdk/edge/internal/vaultclient"
+)
+
+// Defaults for the Config fields left empty (and not set in the
+// environment).
+const (
+	DefaultMount   = "secret"
+	DefaultPrefix  = "edge"
+	DefaultWrapTTL = 5 * time.Minute
+)
+
+// Config says how a Session reaches Vault and where it keeps secrets. The
+// zero Config takes everything from the environment.
+type Config struct {
+	// Client is a configured vault/api client to use, for any auth
+	// method. The session works on a client of its own made from it and
+	// never modifies it: it keeps the client's address, token (unless
+	// Token is set), headers and namespace, TLS and timeouts, retry and
+	// rate limit settings, with an HTTP client and transport of its own
+	// (copied from the client's), so that nothing done to either client
+	// afterwards (SetAddress, SetToken, vault/api's rewiring of the
+	// transport for a unix:// address) reaches the other. Like every
+	// vault/api clone it drops request and response callbacks, MFA
+	// credentials and the policy override flag.
+	// When nil, the session makes a client from api.DefaultConfig, which
+	// reads VAULT_ADDR, VAULT_CACERT, VAULT_CLIENT_TIMEOUT, VAULT_TOKEN,
+	// VAULT_NAMESPACE and the rest of vault/api's environment.
+	Client *api.Client
+
+	// Address is Vault's address, overriding VAULT_ADDR (or Client's
+	// address).
+	Address string
+
+	// Token is the Vault token, overriding VAULT_TOKEN (or Client's
+	// token).
+	Token string
+
+	// Org is the session's organization. Default: EDGE_ORG, else
+	// EDGE_API_ORG. Without one, org operations fail with ErrNoOrg.
+	Org string
+
+	// Mount is the path of the KV version 2 secrets engine. Default:
+	// EDGE_KV_MOUNT, else DefaultMount.
+	Mount string
+
+	// Prefix is the path below Mount that holds Edge's secrets. Default:
+	// DefaultPrefix.
+	Prefix string
+
+	// WrapTTL is the lifetime of wrapping tokens from WrapUserSecret and
+	// WrapOrgSecret. Default: DefaultWrapTTL.
+	WrapTTL time.Duration
+
+	// Auth logs the session in: any vault/api auth method (the modules
+	// github.com/hashicorp/vault/api/auth/approle, .../kubernetes,
+	// .../userpass, .../aws, ... implement api.AuthMethod). NewSession
+	// logs in with it, in place of Token, and the session then keeps its
+	// token alive in the background until Close: it renews the token
+	// while Vault allows, and logs in again before the token reaches its
+	// max TTL or when renewal fails. An operation refused (403) because
+	// the token was revoked under it logs in again and is retried once.
+	// When nil, the session uses Token (or the client's, or VAULT_TOKEN)
+	// as it is, and never renews it.
+	Auth api.AuthMethod
+
+	// Logger receives the session's records (nil: none): one Debug
+	// record per operation (op, scope, name, outcome, attempts,
+	// duration), and Info or Warn records for renewals, logins and their
+	// failures. No record holds a secret value or a token.
+	Logger *slog.Logger
+}
+
+// settings is a Config resolved against the environment and checked:
+// everything a session needs to know before its first request.
+type settings struct {
+	org, mount, prefix string
+	wrapTTL            time.Duration
+}
+
+// resolve fills the empty fields of cfg from the environment and
+// defaults, and checks them, without any request. Its errors wrap
+// ErrBadEntry.
+func resolve(cfg Config) (settings, error) {
+	cfg = withDefaults(cfg)
+	if err := checkPath(cfg.Mount); err != nil {
+		return settings{}, fmt.Errorf("mount: %w", err)
+	}
+	if err := checkPath(cfg.Prefix); err != nil {
+		return settings{}, fmt.Errorf("prefix: %w", err)
+	}
+	if cfg.Org != "" {
+		if err := checkName(cfg.Org); err != nil {
+			return settings{}, fmt.Errorf("org: %w", err)
+		}
+	}
+	if cfg.WrapTTL <= 0 {
+		return settings{}, fmt.Errorf("wrap TTL %v is not positive", cfg.WrapTTL)
+	}
+	return settings{org: cfg.Org, mount: cfg.Mount, prefix: cfg.Prefix, wrapTTL: cfg.WrapTTL}, nil
+}
+
+// withDefaults fills the empty fields of cfg other than Client, Address
+// and Token, which newClient handles.
+func withDefaults(cfg Config) Config {
+	if cfg.Org == "" {
+		cfg.Org = os.Getenv("EDGE_ORG")
+	}
+	if cfg.Org == "" {
+		cfg.Org = os.Getenv("EDGE_API_ORG")
+	}
+	if cfg.Mount == "" {
+		cfg.Mount = os.Getenv("EDGE_KV_MOUNT")
+	}
+	if cfg.Mount == "" {
+		cfg.Mount = DefaultMount
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.WrapTTL == 0 {
+		cfg.WrapTTL = DefaultWrapTTL
+	}
+	return cfg
+}
+
+// newClient returns the session's own client (see vaultclient.Own), at
+// cfg.Address and with cfg.Token when they are set.
+func newClient(cfg Config) (*api.Client, error) {
+	client, err := vaultclient.Own(cfg.Client)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Address != "" {
+		if err := client.SetAddress(cfg.Address); err != nil {
+			return nil, fmt.Errorf("vault address: %w", err)
+		}
+	}
+	if cfg.Token != "" {
+		client.SetToken(cfg.Token)
+	}
+	return client, nil
+}
