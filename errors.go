@@ -85,7 +85,7 @@ var (
 // vault/api's *api.ResponseError, so errors.As reaches the HTTP status.
 // Error strings never contain a secret value or a token.
 type Error struct {
-	Op    string // "list", "read", "create", "update", "delete", "wrap", "new session", "unwrap", "lookup wrapped" or "verify wrapped"
+	Op    string // "list", "read", "create", "update", "delete", "wrap", "new session", "with org", "unwrap", "lookup wrapped", "verify wrapped", "encode" or "decode"
 	Scope string // "user" or "org"; empty when no scope applies
 	Name  string // secret name; empty for list and session operations, and when the name is invalid (the cause then quotes at most its first bytes)
 	Kind  error  // one of the sentinel errors above, or nil when none applies
