@@ -211,52 +211,31 @@ func checkFaultError(t *testing.T, fx *faultFixture, op string, err error) {
 // a lost answer it says whether the token is still good (ErrUnavailable,
 // and it then unwraps) or may be spent (ErrUnknownOutcome).
 func TestFaultsOnce(t *testing.T) {
-	var mu sync.Mutex
-	tally := map[string]int{}
-	for _, scope := range []string{"user", "org"} {
-		for _, fault := range allFaults {
-			for _, fc := range faultCases() {
-				t.Run(scope+"/"+fault.String()+"/"+fc.op, func(t *testing.T) {
-					t.Parallel()
-					fx := newFaultFixture(t, scope)
-					if fc.setup != nil {
-						fc.setup(t, fx)
-					}
-					fx.proxy.SetDelay(50 * time.Millisecond)
-					fx.proxy.FailNext(1, fault, fc.on)
-					err := fc.run(context.Background(), fx)
-					outcome := "ok"
-					if err != nil {
-						outcome = kindName(err)
-					}
-					mu.Lock()
-					tally[fc.op+" "+outcome]++
-					mu.Unlock()
-
-					if fc.op == "unwrap" && err != nil {
-						checkFaultError(t, fx, "unwrap", err)
-						lost := fault == faultproxy.Drop || fault == faultproxy.BadGateway502After
-						if lost {
-							assert.ErrorIs(t, err, edge.ErrUnknownOutcome, "the token was spent by the lost request")
-							assert.NotErrorIs(t, err, edge.ErrInvalidToken)
-						} else {
-							// Vault never saw it: the token is still good.
-							assert.ErrorIs(t, err, edge.ErrUnavailable)
-							got, err := edge.Unwrap(context.Background(), fx.client, fx.wrapped.Token)
-							require.NoError(t, err)
-							assert.Equal(t, fx.value["password"], got["password"])
-						}
-						return
-					}
-					require.NoError(t, err)
-					if fc.after != nil {
-						fc.after(t, fx)
-					}
-				})
+	faultMatrix(t, "one fault then retries", func(t *testing.T, fault faultproxy.Fault, fc faultCase, fx *faultFixture) string {
+		fx.proxy.SetDelay(50 * time.Millisecond)
+		fx.proxy.FailNext(1, fault, fc.on)
+		err := fc.run(context.Background(), fx)
+		if fc.op == "unwrap" && err != nil {
+			checkFaultError(t, fx, "unwrap", err)
+			lost := fault == faultproxy.Drop || fault == faultproxy.BadGateway502After
+			if lost {
+				assert.ErrorIs(t, err, edge.ErrUnknownOutcome, "the token was spent by the lost request")
+				assert.NotErrorIs(t, err, edge.ErrInvalidToken)
+			} else {
+				// Vault never saw it: the token is still good.
+				assert.ErrorIs(t, err, edge.ErrUnavailable)
+				got, err := edge.Unwrap(context.Background(), fx.client, fx.wrapped.Token)
+				require.NoError(t, err)
+				assert.Equal(t, fx.value["password"], got["password"])
 			}
+			return kindName(err)
 		}
-	}
-	t.Cleanup(func() { t.Logf("outcomes of one fault then retries: %v", tally) })
+		require.NoError(t, err)
+		if fc.after != nil {
+			fc.after(t, fx)
+		}
+		return "ok"
+	})
 }
 
 // TestFaultsEveryAttempt injects each fault into every attempt of each
@@ -275,8 +254,58 @@ func TestFaultsOnce(t *testing.T) {
 // Vault applied them: the SDK reads the version back, finds its own write
 // and succeeds, with the update applied once.
 func TestFaultsEveryAttempt(t *testing.T) {
+	faultMatrix(t, "a fault on every attempt", func(t *testing.T, fault faultproxy.Fault, fc faultCase, fx *faultFixture) string {
+		fx.proxy.SetDelay(time.Minute)
+		fx.proxy.SetRule(func(r faultproxy.Request) faultproxy.Fault {
+			if fc.on != nil && !fc.on(r) {
+				return faultproxy.None
+			}
+			return fault
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		err := fc.run(ctx, fx)
+		committed := fault == faultproxy.Drop || fault == faultproxy.BadGateway502After
+		if fc.op == "update" && committed {
+			// Only its writes get the fault: Vault applied the first
+			// and the SDK reads it back as its own.
+			require.NoError(t, err)
+			fc.after(t, fx)
+			return "ok"
+		}
+		require.Error(t, err)
+		checkFaultError(t, fx, fc.op, err)
+		lostAnswer := committed || fault == faultproxy.Reset || fault == faultproxy.Status500
+		switch {
+		case fault == faultproxy.Delay:
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			if fc.write {
+				assert.ErrorIs(t, err, edge.ErrUnknownOutcome)
+			}
+		case fc.write && lostAnswer:
+			assert.ErrorIs(t, err, edge.ErrUnknownOutcome)
+			assert.ErrorIs(t, err, edge.ErrUnavailable)
+		default:
+			assert.ErrorIs(t, err, edge.ErrUnavailable)
+			assert.NotErrorIs(t, err, edge.ErrUnknownOutcome)
+		}
+		if fault == faultproxy.Sealed {
+			assert.Contains(t, err.Error(), "sealed")
+		}
+		if fc.op == "create" {
+			assert.NotErrorIs(t, err, edge.ErrAlreadyExists)
+		}
+		return kindName(err)
+	})
+}
+
+// faultMatrix runs check as a parallel subtest for every scope, fault
+// and operation, on a fresh fixture with the operation's state set up,
+// and logs how many cases came to each outcome check returns.
+func faultMatrix(t *testing.T, what string, check func(t *testing.T, fault faultproxy.Fault, fc faultCase, fx *faultFixture) string) {
 	var mu sync.Mutex
 	tally := map[string]int{}
+	t.Cleanup(func() { t.Logf("outcomes of %s (fault op outcome: cases): %v", what, tally) })
 	for _, scope := range []string{"user", "org"} {
 		for _, fault := range allFaults {
 			for _, fc := range faultCases() {
@@ -286,59 +315,14 @@ func TestFaultsEveryAttempt(t *testing.T) {
 					if fc.setup != nil {
 						fc.setup(t, fx)
 					}
-					fx.proxy.SetDelay(time.Minute)
-					fx.proxy.SetRule(func(r faultproxy.Request) faultproxy.Fault {
-						if fc.on != nil && !fc.on(r) {
-							return faultproxy.None
-						}
-						return fault
-					})
-					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-					defer cancel()
-					err := fc.run(ctx, fx)
-					committed := fault == faultproxy.Drop || fault == faultproxy.BadGateway502After
-					if fc.op == "update" && committed {
-						// Only its writes get the fault: Vault applied
-						// the first and the SDK reads it back as its own.
-						mu.Lock()
-						tally[fault.String()+" "+fc.op+" "+"ok"]++
-						mu.Unlock()
-						require.NoError(t, err)
-						fc.after(t, fx)
-						return
-					}
-					require.Error(t, err)
-					checkFaultError(t, fx, fc.op, err)
+					outcome := check(t, fault, fc, fx)
 					mu.Lock()
-					tally[fault.String()+" "+fc.op+" "+kindName(err)]++
+					tally[fault.String()+" "+fc.op+" "+outcome]++
 					mu.Unlock()
-
-					lostAnswer := fault == faultproxy.Drop || fault == faultproxy.BadGateway502After ||
-						fault == faultproxy.Reset || fault == faultproxy.Status500
-					switch {
-					case fault == faultproxy.Delay:
-						assert.ErrorIs(t, err, context.DeadlineExceeded)
-						if fc.write {
-							assert.ErrorIs(t, err, edge.ErrUnknownOutcome)
-						}
-					case fc.write && lostAnswer:
-						assert.ErrorIs(t, err, edge.ErrUnknownOutcome)
-						assert.ErrorIs(t, err, edge.ErrUnavailable)
-					default:
-						assert.ErrorIs(t, err, edge.ErrUnavailable)
-						assert.NotErrorIs(t, err, edge.ErrUnknownOutcome)
-					}
-					if fault == faultproxy.Sealed {
-						assert.Contains(t, err.Error(), "sealed")
-					}
-					if fc.op == "create" {
-						assert.NotErrorIs(t, err, edge.ErrAlreadyExists)
-					}
 				})
 			}
 		}
 	}
-	t.Cleanup(func() { t.Logf("outcomes of a fault on every attempt: %v", tally) })
 }
 
 // kindName names the sentinel an error matches, for the tallies.
