@@ -267,7 +267,7 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 	start := time.Now()
 	lost := false // an earlier write's answer was lost: it may have been applied
 	for range maxUpdateAttempts {
-		version, err := s.currentVersion(ctx, sc, name)
+		version, err := s.currentVersion(ctx, "update", sc, name)
 		if err != nil {
 			if lost {
 				return sc.fail("update", name, ErrUnknownOutcome, &lostError{"an attempt's answer was lost and the secret could not be read afterwards", err})
@@ -294,7 +294,8 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 }
 
 // currentVersion returns the version number of the secret's live latest
-// version, or an error wrapping ErrNotFound if it has none.
+// version, or an error (for operation op) wrapping ErrNotFound if it has
+// none.
 //
 // A latest version with a deletion time not after Vault's clock is
 // deleted; one with a later deletion time is live (the mount's
@@ -302,13 +303,13 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 // answer's Date header, so the client's clock does not matter; the
 // header counts whole seconds, so a version scheduled to be deleted less
 // than a second later is taken as deleted already.
-func (s *SecretsService) currentVersion(ctx context.Context, sc scope, name string) (uint64, error) {
+func (s *SecretsService) currentVersion(ctx context.Context, op string, sc scope, name string) (uint64, error) {
 	resp, err := s.client.Logical().ReadRawWithContext(ctx, sc.meta+"/"+name)
 	if resp != nil {
 		defer resp.Body.Close()
 	}
 	if err != nil {
-		return 0, sc.fail("update", name, readKindOf(err), err)
+		return 0, sc.fail(op, name, readKindOf(err), err)
 	}
 	var meta struct {
 		Data struct {
@@ -322,13 +323,13 @@ func (s *SecretsService) currentVersion(ctx context.Context, sc scope, name stri
 	body := &bodyReader{r: resp.Body}
 	if err := json.NewDecoder(body).Decode(&meta); err != nil {
 		if body.err != nil {
-			return 0, sc.fail("update", name, kindOf(body.err), body.err)
+			return 0, sc.fail(op, name, kindOf(body.err), body.err)
 		}
-		return 0, sc.fail("update", name, nil, errors.New("vault returned metadata that is not JSON"))
+		return 0, sc.fail(op, name, nil, errors.New("vault returned metadata that is not JSON"))
 	}
 	version := meta.Data.CurrentVersion
 	if version == 0 {
-		return 0, sc.fail("update", name, ErrNotFound, nil)
+		return 0, sc.fail(op, name, ErrNotFound, nil)
 	}
 	latest := meta.Data.Versions[strconv.FormatUint(version, 10)]
 	if latest.DeletionTime != "" {
@@ -338,11 +339,11 @@ func (s *SecretsService) currentVersion(ctx context.Context, sc scope, name stri
 		}
 		at, err := time.Parse(time.RFC3339Nano, latest.DeletionTime)
 		if err != nil || at.Before(vaultNow.Add(time.Second)) {
-			return 0, sc.fail("update", name, ErrNotFound, nil)
+			return 0, sc.fail(op, name, ErrNotFound, nil)
 		}
 	}
 	if latest.Destroyed {
-		return 0, sc.fail("update", name, ErrNotFound, nil)
+		return 0, sc.fail(op, name, ErrNotFound, nil)
 	}
 	return version, nil
 }

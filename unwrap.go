@@ -1,10 +1,13 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -17,7 +20,7 @@ import (
 // WrapInfo is what Vault tells about a wrapping token without consuming
 // it (sys/wrapping/lookup).
 type WrapInfo struct {
-	CreationPath string        // the Vault path that was read and wrapped
+	CreationPath string        // the Vault path that was read and wrapped, without the query string
 	CreationTime time.Time     // when the token was made
 	TTL          time.Duration // its lifetime from CreationTime
 }
@@ -109,7 +112,11 @@ func LookupWrapped(ctx context.Context, client *api.Client, token string) (*Wrap
 
 // VerifyWrapped checks, without consuming it, that a wrapping token holds
 // the secret want names, so that a receiver detects a token swapped in
-// transit. It returns the token's WrapInfo, and an error wrapping
+// transit. It does not show which version of the secret the token holds:
+// Vault records the path it read without the query string, so a wrap of
+// an older version (?version=N) passes too; UnwrapSecret shows the
+// version, for the receiver to compare with the one the sender announced.
+// It returns the token's WrapInfo, and an error wrapping
 // ErrWrongSecret if the token holds anything else, ErrInvalidToken if
 // Vault does not know it, or ErrBadEntry if want is not a valid origin.
 func VerifyWrapped(ctx context.Context, client *api.Client, token string, want Origin) (*WrapInfo, error) {
@@ -134,13 +141,44 @@ func VerifyWrapped(ctx context.Context, client *api.Client, token string, want O
 	return info, nil
 }
 
+// UnwrappedSecret is what a wrapping token held: the secret's value, and
+// which version of the secret it is, as the KV v2 read that Vault wrapped
+// reported them. Compare Version (or CreatedTime) with what the sender
+// announced: VerifyWrapped shows which secret a token holds, not which
+// version.
+//
+// Printing an UnwrappedSecret with the fmt verbs or log/slog shows the
+// value's keys, not its values (see Secret's Format).
+type UnwrappedSecret struct {
+	Value Secret // decoded as ReadUserSecret decodes it
+	// Version is the KV v2 version the token holds: the latest when the
+	// token was made, or any version the wrapping read asked for with
+	// ?version=N. It is 0 if the answer did not say, which a KV v2 read
+	// always does: the token was then not made by one (VerifyWrapped
+	// tells).
+	Version     int
+	CreatedTime time.Time // when that version was written; zero if the answer did not say
+}
+
+// LogValue makes log/slog print u's version and creation time, and its
+// value's keys without their values, with every handler (JSONHandler
+// included).
+func (u UnwrappedSecret) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Any("value", u.Value),
+		slog.Int("version", u.Version),
+		slog.Time("created_time", u.CreatedTime),
+	)
+}
+
 // Unwrap redeems a wrapping token made by WrapUserSecret or WrapOrgSecret
 // and returns the secret's value, decoded as ReadUserSecret decodes it.
 // The token can be redeemed once. client says where Vault is (nil:
 // vault/api's environment, VAULT_ADDR); it is never modified, and its own
 // token is not needed: Unwrap authenticates with the wrapping token
 // itself. Call VerifyWrapped first to be sure the token holds the secret
-// you expect.
+// you expect, and use UnwrapSecret instead to learn which version of it
+// you got.
 //
 // Unwrap returns an error wrapping ErrInvalidToken if the token is
 // malformed, used or expired, and ErrNotFound if the secret was gone when
@@ -155,6 +193,28 @@ func VerifyWrapped(ctx context.Context, client *api.Client, token string, want O
 // act on (a connection refused, a 429, a sealed Vault) are retried as
 // vault/api retries them.
 func Unwrap(ctx context.Context, client *api.Client, token string) (Secret, error) {
+	u, err := unwrap(ctx, client, token)
+	if err != nil {
+		return nil, err
+	}
+	return u.Value, nil
+}
+
+// UnwrapSecret is Unwrap that also says which version of the secret the
+// token held, and when that version was written: the one request, the
+// same errors. A sender can wrap any version it may read (the members of
+// an org may not ask for one, see package admin), and Vault records the
+// path it read without the query string that named the version, so
+// VerifyWrapped accepts the token whatever version it holds: compare
+// Version with the version the sender announced (WrappedSecret.Version,
+// with WithWrapVersion), or CreatedTime with when the secret was last
+// changed.
+func UnwrapSecret(ctx context.Context, client *api.Client, token string) (*UnwrappedSecret, error) {
+	return unwrap(ctx, client, token)
+}
+
+// unwrap is Unwrap and UnwrapSecret.
+func unwrap(ctx context.Context, client *api.Client, token string) (*UnwrappedSecret, error) {
 	fail := func(kind, err error) error { return &Error{Op: "unwrap", Kind: kind, Err: err} }
 	c, err := tokenClient(client, token)
 	if err != nil {
@@ -173,8 +233,12 @@ func Unwrap(ctx context.Context, client *api.Client, token string) (Secret, erro
 		}
 		return nil, fail(wrapTokenKind(err), err)
 	}
+	// decodeKVResponse reads the body as a stream, as Read does, so that
+	// a body cut short is told from one that is not JSON; the copy of
+	// what it read, the whole body once it succeeded, gives the version.
+	var raw bytes.Buffer
 	body := &bodyReader{r: resp.Body}
-	value, err := decodeKVResponse(body)
+	value, err := decodeKVResponse(io.TeeReader(body, &raw))
 	if body.err != nil {
 		// Vault redeemed the token, and its answer was cut short.
 		return nil, fail(ErrUnknownOutcome, &lostError{"the token was redeemed but its answer was cut short", body.err})
@@ -182,7 +246,40 @@ func Unwrap(ctx context.Context, client *api.Client, token string) (Secret, erro
 	if err != nil {
 		return nil, fail(decodeKind(err), err)
 	}
-	return value, nil
+	u := &UnwrappedSecret{Value: value}
+	u.Version, u.CreatedTime = kvVersion(raw.Bytes())
+	return u, nil
+}
+
+// kvVersion returns data.metadata.version and data.metadata.created_time
+// of the body of a KV v2 read, or zero values for what the body does not
+// hold: the value is already decoded, and the token spent, so a missing
+// or malformed version is reported as unknown (0), never as a failure.
+func kvVersion(body []byte) (int, time.Time) {
+	var kv struct {
+		Data struct {
+			Metadata struct {
+				Version     json.RawMessage `json:"version"`
+				CreatedTime json.RawMessage `json:"created_time"`
+			} `json:"metadata"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(body, &kv) != nil {
+		return 0, time.Time{}
+	}
+	md := kv.Data.Metadata
+	var version int
+	if json.Unmarshal(md.Version, &version) != nil || version < 0 {
+		version = 0
+	}
+	var created time.Time
+	var ts string
+	if json.Unmarshal(md.CreatedTime, &ts) == nil {
+		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+			created = t
+		}
+	}
+	return version, created
 }
 
 // errEmptyToken is tokenClient's answer to an empty token.

@@ -30,7 +30,12 @@ type WrappedSecret struct {
 	UnwrapURL    string        `json:"unwrap_url"`    // <vault address>/v1/sys/wrapping/unwrap
 	TTL          time.Duration `json:"ttl"`           // the token's lifetime from CreationTime
 	CreationTime time.Time     `json:"creation_time"` // when Vault made the token
-	CreationPath string        `json:"creation_path"` // the Vault path that was read and wrapped
+	CreationPath string        `json:"creation_path"` // the Vault path that was read and wrapped, without the query string
+	// Version is the KV v2 version the token holds, when the wrap was
+	// made WithWrapVersion; 0 otherwise (the token then holds the version
+	// that was the latest when Vault made it, which only UnwrapSecret
+	// shows).
+	Version int `json:"version,omitempty"`
 }
 
 // ExpiresAt returns the time after which the token can no longer be
@@ -39,8 +44,12 @@ func (w WrappedSecret) ExpiresAt() time.Time { return w.CreationTime.Add(w.TTL) 
 
 // String describes w without its token.
 func (w WrappedSecret) String() string {
-	return fmt.Sprintf("wrapped secret %s (accessor %s, token redacted, expires %s)",
-		w.CreationPath, w.Accessor, w.ExpiresAt().UTC().Format(time.RFC3339))
+	var version string
+	if w.Version > 0 {
+		version = " version " + strconv.Itoa(w.Version)
+	}
+	return fmt.Sprintf("wrapped secret %s%s (accessor %s, token redacted, expires %s)",
+		w.CreationPath, version, w.Accessor, w.ExpiresAt().UTC().Format(time.RFC3339))
 }
 
 // Format prints String for every verb, so that no verb (%v, %+v, %#v,
@@ -54,7 +63,8 @@ func (w WrappedSecret) LogValue() slog.Value { return slog.StringValue(w.String(
 type WrapOption func(*wrapOptions)
 
 type wrapOptions struct {
-	ttl time.Duration
+	ttl     time.Duration
+	version bool
 }
 
 // WithWrapTTL sets the wrapping token's lifetime for one call, in place of
@@ -64,6 +74,24 @@ type wrapOptions struct {
 // with ErrBadEntry.
 func WithWrapTTL(ttl time.Duration) WrapOption {
 	return func(o *wrapOptions) { o.ttl = ttl }
+}
+
+// WithWrapVersion makes the wrap say which version it holds, in
+// WrappedSecret.Version, so that the sender can announce it and the
+// receiver compare it with UnwrapSecret's. Vault's wrapped answer hides
+// the data, the version with it, so this costs a second request: the
+// wrap reads the secret's metadata for its current version N (as Update
+// does), then wraps that version explicitly (?version=N): the token holds
+// version N even if the secret changes in between.
+//
+// The metadata read needs the read capability on the secret's metadata
+// path, which the user policy and the org admins policy grant and the org
+// members policy does not (and the members policy refuses the version
+// parameter, see package admin): an org member's wrap WithWrapVersion
+// fails with ErrPermissionDenied before any token is made. A secret whose
+// latest version is deleted is ErrNotFound, before any token is made.
+func WithWrapVersion() WrapOption {
+	return func(o *wrapOptions) { o.version = true }
 }
 
 // wrapTTLParam returns ttl as Vault's X-Vault-Wrap-TTL header value, in
@@ -108,10 +136,19 @@ func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, 
 	if err != nil {
 		return nil, sc.fail("wrap", name, ErrBadEntry, err)
 	}
+	var version uint64
+	var query map[string][]string
+	if o.version {
+		version, err = s.currentVersion(ctx, "wrap", sc, name)
+		if err != nil {
+			return nil, err
+		}
+		query = map[string][]string{"version": {strconv.FormatUint(version, 10)}}
+	}
 	// A shallow copy of the client that asks for wrapping on this one
 	// request; the session's client, used concurrently, is unchanged.
 	client := s.client.WithRequestCallbacks(func(r *api.Request) { r.WrapTTL = ttl })
-	resp, err := client.Logical().ReadRawWithContext(ctx, sc.data+"/"+name)
+	resp, err := client.Logical().ReadRawWithDataWithContext(ctx, sc.data+"/"+name, query)
 	if resp != nil {
 		defer resp.Body.Close()
 	}
@@ -145,6 +182,7 @@ func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, 
 		TTL:          time.Duration(wi.TTL) * time.Second,
 		CreationTime: wi.CreationTime,
 		CreationPath: wi.CreationPath,
+		Version:      int(version),
 	}, nil
 }
 

@@ -22,8 +22,9 @@
 //     nothing on <prefix>/users/ itself. Setup writes it; attach it to
 //     every edge user yourself (userpass users, auth roles, entities or a
 //     group of all users).
-//   - "edge-org-<org>-members": read on the org's data paths and list on
-//     its folder: enough for List, Read and Wrap.
+//   - "edge-org-<org>-members": read on the org's data paths, the latest
+//     version only (see "Old versions" below), and list on its folder:
+//     enough for List, Read and Wrap.
 //   - "edge-org-<org>-admins": what the members policy grants plus create
 //     and update on the data paths and read and delete on the metadata
 //     paths: enough for all six operations.
@@ -33,7 +34,8 @@
 // AddAdmin, RemoveMember and RemoveAdmin edit the groups' member entity
 // ids. The admins policy alone grants every org operation, so an admin
 // need not also be a member; an entity may be both (the two policies use
-// identical path strings, which Vault merges, so the union applies).
+// identical path strings, which Vault merges, so the union of their
+// capabilities applies, and the members' rule on old versions with it).
 // Receivers of wrapped secrets use sys/wrapping/unwrap and
 // sys/wrapping/lookup, which Vault's built-in "default" policy grants.
 //
@@ -51,6 +53,58 @@
 // ErrNotManaged, to overwrite or delete a policy or group whose marker is
 // missing or different: a name clash with another deployment or a
 // hand-made object fails instead of handing out access.
+//
+// # Old versions
+//
+// KV v2 keeps a secret's earlier versions (10 by default), and a read
+// with ?version=N returns one. Vault records a wrapping token's
+// creation_path without the query string, so a wrap of an old version,
+// say a password the admins rotated because it leaked, would pass the
+// receiver's edge.VerifyWrapped as the secret itself. The members policy
+// therefore denies the version parameter on the org's data paths:
+//
+//	denied_parameters = {"version" = []}
+//
+// Vault 1.14 turns a GET's query string into the request's parameters
+// (http/logical.go, buildLogicalRequestNoAuth, parseQuery) and checks
+// them against denied_parameters for reads as for writes, lower-casing
+// each name, whatever the value (vault/acl.go, AllowOperation). A member's
+// ?version=N read or wrap, for any N (0 and empty too) and any spelling
+// of the name (Version, %76ersion), is refused with 403, while plain
+// reads, wraps and lists work as before; the SDK's Read and Wrap never
+// send the parameter.
+//
+// Without the rule a member could read every version KV keeps, values
+// rotated away before they joined included. The trade-off is rollback
+// history against exposure, and this package keeps the history for the
+// admins: their policy has no such rule, so they can read, wrap and roll
+// back to older versions, and the edge SDK's Create and Update can check
+// a write whose answer was lost (they read that version back). Members
+// see only the latest version.
+//
+// Vault merges the denied_parameters of identical paths, so an entity
+// that is both member and admin of an org is held to the members' rule:
+// it cannot read older versions (after a lost answer the SDK then checks
+// its write against the latest version instead). Make admins admins only
+// (RemoveMember) where old versions matter. Giving the members a
+// different path instead, so that the admins' rule would win rather than
+// merge, takes a glob ("*"): Vault forbids "+*", and a glob would let
+// members read nested paths below the org.
+//
+// The other way to close the exposure, a max_versions of 1, drops the
+// history for everyone, root included: no rollback, and a version being
+// replaced is gone at once. It is set per secret (on its metadata, for
+// each secret, before or after it is written) or for the whole mount
+// (<mount>/config), and KV v2 (v0.15, in Vault 1.14) keeps the larger of
+// the two (path_data.go, AddVersion), so a secret cannot keep fewer
+// versions than its mount says. This package does not set it.
+//
+// The rule cannot stop a member from wrapping the latest version before
+// the admins rotate it and handing the token over later, within its TTL:
+// the receiver learns which version it got, and when that version was
+// written, from edge.UnwrapSecret, and should compare them with what the
+// sender announced. Orgs created before this rule existed get it when
+// CreateOrg runs again for them (it rewrites a policy that differs).
 //
 // # The operator's token
 //

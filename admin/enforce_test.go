@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/assert"
@@ -389,6 +390,181 @@ func TestEnforceCaseSensitiveOrgs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			checkOps(t, newClient(tt.token), tt.scope, tt.allowed)
+		})
+	}
+}
+
+// TestEnforceOldVersions checks the members policy's rule on KV v2
+// versions: members read, wrap and list the latest version as before, and
+// Vault refuses them any read with the version parameter (any value, any
+// spelling of the name), plain or wrapped; admins read and wrap older
+// versions; an entity in both groups is held to the members' rule (Vault
+// merges the denied_parameters of identical paths).
+func TestEnforceOldVersions(t *testing.T) {
+	t.Parallel()
+	a := newAdmin(t, admin.Config{})
+	ctx := context.Background()
+	org := unique("org")
+	require.NoError(t, a.CreateOrg(ctx, org))
+	p := a.UserPolicyName()
+	member, orgAdmin, both := newUser(t, p), newUser(t, p), newUser(t, p)
+	require.NoError(t, a.AddMember(ctx, org, member.EntityID))
+	require.NoError(t, a.AddAdmin(ctx, org, orgAdmin.EntityID))
+	require.NoError(t, a.AddMember(ctx, org, both.EntityID))
+	require.NoError(t, a.AddAdmin(ctx, org, both.EntityID))
+
+	sc := orgScope(org)
+	name := seed(t, sc) // version 1: "seed"
+	_, err := rootClient().Logical().WriteWithContext(ctx, sc.data+"/"+name, map[string]any{"data": map[string]any{"v": "rotated"}})
+	require.NoError(t, err) // version 2
+	path := sc.data + "/" + name
+
+	// read reads path with query, wrapped or not, and returns the value
+	// and version it got.
+	read := func(c *api.Client, query map[string][]string, wrapped bool) (string, json.Number, error) {
+		if wrapped {
+			c = c.WithRequestCallbacks(func(r *api.Request) { r.WrapTTL = "60s" })
+		}
+		s, err := c.Logical().ReadWithDataWithContext(ctx, path, query)
+		if err != nil {
+			return "", "", err
+		}
+		if wrapped {
+			if s == nil || s.WrapInfo == nil || s.Data != nil {
+				return "", "", errors.New("read was not wrapped")
+			}
+			s, err = newClient(vault.NoPolicyToken).Logical().UnwrapWithContext(ctx, s.WrapInfo.Token)
+			require.NoError(t, err, "unwrapping with a default-policy token")
+		}
+		if s == nil {
+			return "", "", errors.New("no answer")
+		}
+		v, _ := s.Data["data"].(map[string]any)["v"].(string)
+		version, _ := s.Data["metadata"].(map[string]any)["version"].(json.Number)
+		return v, version, nil
+	}
+	v := func(n string) map[string][]string { return map[string][]string{"version": {n}} }
+	tests := []struct {
+		name    string
+		query   map[string][]string
+		wrapped bool
+		value   string // what a principal allowed gets; "" for the latest
+		// kvRefuses: KV v2 answers 400 to a principal Vault's ACL lets
+		// through.
+		kvRefuses bool
+	}{
+		{"latest", nil, false, "rotated", false},
+		{"latest wrapped", nil, true, "rotated", false},
+		{"version 1", v("1"), false, "seed", false},
+		{"version 1 wrapped", v("1"), true, "seed", false},
+		{"version 2 (the latest)", v("2"), false, "rotated", false},
+		{"version 0 (the latest)", v("0"), false, "rotated", false},
+		{"version empty", v(""), false, "rotated", false},
+		{"Version 1", map[string][]string{"Version": {"1"}}, false, "", false},
+		{"VERSION 1 wrapped", map[string][]string{"VERSION": {"1"}}, true, "", false},
+		{"version twice", map[string][]string{"version": {"1", "1"}}, false, "", true},
+		{"another parameter", map[string][]string{"other": {"1"}}, false, "rotated", false},
+	}
+	principals := []struct {
+		name     string
+		token    string
+		versions bool // may use the version parameter
+	}{
+		{"member", member.Token, false},
+		{"admin", orgAdmin.Token, true},
+		{"member and admin", both.Token, false},
+	}
+	for _, pr := range principals {
+		t.Run(pr.name, func(t *testing.T) {
+			c := newClient(pr.token)
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					got, version, err := read(c, tt.query, tt.wrapped)
+					hasVersion := false // Vault's ACL lower-cases names
+					for k := range tt.query {
+						hasVersion = hasVersion || strings.EqualFold(k, "version")
+					}
+					if hasVersion && !pr.versions {
+						assert.Equal(t, denied, status(err), "want 403, got %v", err)
+						return
+					}
+					if tt.kvRefuses {
+						assert.Equal(t, 400, status(err), "want 400, got %v", err)
+						return
+					}
+					require.NoError(t, err)
+					if tt.value == "" {
+						// KV v2 reads only "version": another spelling
+						// passes Vault's ACL (which lower-cases) but
+						// reads the latest.
+						assert.Equal(t, "rotated", got)
+						return
+					}
+					assert.Equal(t, tt.value, got)
+					want := map[string]json.Number{"seed": "1", "rotated": "2"}[tt.value]
+					assert.Equal(t, want, version)
+				})
+			}
+			t.Run("list", func(t *testing.T) {
+				s, err := c.Logical().ListWithContext(ctx, sc.meta)
+				require.NoError(t, err)
+				assert.Contains(t, s.Data["keys"], name)
+			})
+		})
+	}
+}
+
+// TestOldVersionsMaxVersions shows the other way to close the exposure of
+// old versions, which this package does not take: a max_versions of 1
+// drops the history for everyone, admins included. It also shows that KV
+// v2 (v0.15, Vault 1.14) keeps the larger of a secret's max_versions and
+// its mount's, so a secret cannot keep fewer versions than its mount says.
+func TestOldVersionsMaxVersions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	root := rootClient()
+	// A mount of its own: the test changes the mount's configuration.
+	mount := unique("kv")
+	require.NoError(t, root.Sys().MountWithContext(ctx, mount, &api.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}))
+	t.Cleanup(func() { _ = root.Sys().UnmountWithContext(context.Background(), mount) })
+	require.Eventually(t, func() bool {
+		_, err := root.Logical().WriteWithContext(ctx, mount+"/data/probe", map[string]any{"data": map[string]any{"v": "1"}})
+		return err == nil
+	}, 10*time.Second, 50*time.Millisecond, "the KV v2 mount serves writes")
+
+	tests := []struct {
+		name         string
+		mountMax     int // 0: not set (KV v2 keeps 10)
+		secretMax    int
+		keepsVersion bool // version 1 is still there after version 2
+	}{
+		{"default", 0, 0, true},
+		{"secret max_versions 1", 0, 1, false},
+		{"mount max_versions 1", 1, 0, false},
+		{"secret 1, mount 5: the mount wins", 5, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Subtests in order: the mount configuration is shared.
+			_, err := root.Logical().WriteWithContext(ctx, mount+"/config", map[string]any{"max_versions": tt.mountMax})
+			require.NoError(t, err)
+			key := unique("s")
+			if tt.secretMax > 0 {
+				_, err := root.Logical().WriteWithContext(ctx, mount+"/metadata/"+key, map[string]any{"max_versions": tt.secretMax})
+				require.NoError(t, err)
+			}
+			for _, v := range []string{"old", "new"} {
+				_, err := root.Logical().WriteWithContext(ctx, mount+"/data/"+key, map[string]any{"data": map[string]any{"v": v}})
+				require.NoError(t, err)
+			}
+			s, err := root.Logical().ReadWithDataWithContext(ctx, mount+"/data/"+key, map[string][]string{"version": {"1"}})
+			require.NoError(t, err)
+			if !tt.keepsVersion {
+				assert.Nil(t, s, "version 1 is gone, for the root token too")
+				return
+			}
+			require.NotNil(t, s)
+			assert.Equal(t, "old", s.Data["data"].(map[string]any)["v"])
 		})
 	}
 }

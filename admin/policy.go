@@ -62,7 +62,11 @@ func UserPolicy(mount, prefix string) (string, error) {
 
 // OrgMembersPolicy returns the HCL text of the Vault ACL policy for the
 // members of org: list, read and wrap on the org's secrets,
-// <mount>/data/<prefix>/orgs/<org>/<name>, and nothing else.
+// <mount>/data/<prefix>/orgs/<org>/<name>, and nothing else. Members read
+// and wrap the latest version only: the policy denies the KV v2 version
+// parameter (denied_parameters), so that no member can wrap a value the
+// admins have rotated away (see "Old versions" in the package
+// documentation).
 //
 // The error wraps edge.ErrBadEntry if mount or prefix is not a valid edge
 // path (see UserPolicy) or org is not a valid name (edge.ValidName).
@@ -73,8 +77,10 @@ func OrgMembersPolicy(mount, prefix, org string) (string, error) {
 // OrgAdminsPolicy returns the HCL text of the Vault ACL policy for the
 // admins of org: all six edge operations (list, read, wrap, create, update,
 // delete) on the org's secrets, <mount>/data/<prefix>/orgs/<org>/<name>,
-// and nothing else. It grants everything the members policy grants, so an
-// admin need not also be a member.
+// and nothing else, older versions included. It grants everything the
+// members policy grants, so an admin need not also be a member; an admin
+// who is also a member is held to the members policy's rule against
+// reading older versions (Vault merges it in).
 //
 // The error wraps edge.ErrBadEntry if mount or prefix is not a valid edge
 // path (see UserPolicy) or org is not a valid name (edge.ValidName).

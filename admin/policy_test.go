@@ -17,7 +17,8 @@ import (
 // rule is one path block of a policy.
 type rule struct {
 	caps      []string
-	commented bool // a comment line comes right before the block
+	denied    string // the denied_parameters line's value, "" if none
+	commented bool   // a comment line comes right before the block
 }
 
 // parsePolicy is a tiny parser for the policies of this package: comment
@@ -25,6 +26,7 @@ type rule struct {
 //
 //	path "P" {
 //	  capabilities = ["a", "b"]
+//	  denied_parameters = {...}   (optional, one line)
 //	}
 //
 // Anything else is an error, so a rendered policy holds exactly the rules
@@ -55,8 +57,15 @@ func parsePolicy(text string) (map[string]rule, error) {
 			}
 			list, ok := strings.CutPrefix(lines[i+1], `  capabilities = [`)
 			list, ok2 = strings.CutSuffix(list, `]`)
-			if !ok || !ok2 || lines[i+2] != "}" {
-				return nil, fmt.Errorf("line %d: block body is not one capabilities list", i+2)
+			end := i + 2
+			denied, hasDenied := strings.CutPrefix(lines[i+2], `  denied_parameters = `)
+			if hasDenied {
+				end++
+			} else {
+				denied = ""
+			}
+			if !ok || !ok2 || end >= len(lines) || lines[end] != "}" {
+				return nil, fmt.Errorf("line %d: block body is not one capabilities list and at most one denied_parameters", i+2)
 			}
 			var caps []string
 			for _, c := range strings.Split(list, ", ") {
@@ -69,9 +78,9 @@ func parsePolicy(text string) (map[string]rule, error) {
 			if _, dup := rules[p]; dup {
 				return nil, fmt.Errorf("line %d: path %q twice", i+1, p)
 			}
-			rules[p] = rule{caps: caps, commented: commented}
+			rules[p] = rule{caps: caps, denied: denied, commented: commented}
 			commented = false
-			i += 2
+			i = end
 		default:
 			return nil, fmt.Errorf("line %d: unexpected %q", i+1, line)
 		}
@@ -86,6 +95,8 @@ func TestPolicies(t *testing.T) {
 		render func() (string, error)
 		marker string
 		want   map[string][]string
+		// denied is the denied_parameters of each path that has them.
+		denied map[string]string
 		// scope is what every path must start with (after the mount's
 		// data/ or metadata/).
 		scope string
@@ -121,6 +132,9 @@ func TestPolicies(t *testing.T) {
 				"secret/data/edge/orgs/acme/+":    {"read"},
 				"secret/metadata/edge/orgs/acme/": {"list"},
 			},
+			denied: map[string]string{
+				"secret/data/edge/orgs/acme/+": `{"version" = []}`,
+			},
 		},
 		{
 			name:   "org admins",
@@ -154,8 +168,15 @@ func TestPolicies(t *testing.T) {
 
 			assert.Equal(t, tt.marker, strings.SplitN(text, "\n", 2)[0], "first line is the marker")
 			got := map[string][]string{}
+			var denied map[string]string
 			for p, r := range rules {
 				got[p] = r.caps
+				if r.denied != "" {
+					if denied == nil {
+						denied = map[string]string{}
+					}
+					denied[p] = r.denied
+				}
 				assert.True(t, r.commented, "path %q has no comment right above it", p)
 				assert.NotContains(t, p, "*", "path %q has a glob", p)
 				_, rest, ok := strings.Cut(p, "/data/")
@@ -167,6 +188,7 @@ func TestPolicies(t *testing.T) {
 				}
 			}
 			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.denied, denied, "denied_parameters")
 		})
 	}
 }
@@ -174,7 +196,8 @@ func TestPolicies(t *testing.T) {
 // TestOrgPolicyPathsMatch checks that the members and admins policies use
 // the same path strings wherever both grant something: Vault merges the
 // capabilities of identical paths only, so an entity in both groups gets
-// the union.
+// the union. Only the members' data rule denies a parameter (the version):
+// admins keep the secrets' history.
 func TestOrgPolicyPathsMatch(t *testing.T) {
 	members, err := admin.OrgMembersPolicy("secret", "edge", "acme")
 	require.NoError(t, err)
@@ -188,6 +211,9 @@ func TestOrgPolicyPathsMatch(t *testing.T) {
 		if assert.Contains(t, a, p) {
 			assert.Subset(t, a[p].caps, r.caps, "admins have at least what members have on %q", p)
 		}
+	}
+	for p, r := range a {
+		assert.Empty(t, r.denied, "the admins policy denies no parameter on %q", p)
 	}
 }
 
