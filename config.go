@@ -73,6 +73,17 @@ type Config struct {
 	// as it is, and never renews it.
 	Auth api.AuthMethod
 
+	// RetryBudget is how long one operation keeps retrying what Vault
+	// could not answer: a connection error, a 5xx (a standby whose active
+	// node is gone, during an election), a 429. Retries wait 0.1 s, then
+	// twice as long each time, up to 1 s, inside vault/api's own retry
+	// loop; writes whose answer was lost are checked as always (see the
+	// README). 0 keeps vault/api's retry settings (VAULT_MAX_RETRIES,
+	// 2 retries by default, or Client's). Against an HA cluster, set it
+	// longer than an election takes (for example 30 s), and bound each
+	// call with its context.
+	RetryBudget time.Duration
+
 	// Logger receives the session's records (nil: none): one Debug
 	// record per operation (op, scope, name, outcome, attempts,
 	// duration), and Info or Warn records for renewals, logins and their
@@ -106,6 +117,9 @@ func resolve(cfg Config) (settings, error) {
 	if cfg.WrapTTL <= 0 {
 		return settings{}, fmt.Errorf("wrap TTL %v is not positive", cfg.WrapTTL)
 	}
+	if cfg.RetryBudget < 0 {
+		return settings{}, fmt.Errorf("retry budget %v is negative", cfg.RetryBudget)
+	}
 	return settings{org: cfg.Org, mount: cfg.Mount, prefix: cfg.Prefix, wrapTTL: cfg.WrapTTL}, nil
 }
 
@@ -136,7 +150,7 @@ func withDefaults(cfg Config) Config {
 // newClient returns the session's own client (see vaultclient.Own), at
 // cfg.Address and with cfg.Token when they are set.
 func newClient(cfg Config) (*api.Client, error) {
-	client, err := vaultclient.Own(cfg.Client)
+	client, err := vaultclient.Own(cfg.Client, vaultclient.RetryBudget(cfg.RetryBudget))
 	if err != nil {
 		return nil, err
 	}

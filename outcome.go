@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/edgesdk/edge/internal/vaultclient"
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
@@ -52,6 +53,7 @@ type versionResponse struct {
 // with the same value written by someone else during the call is taken
 // for the caller's: no answer from Vault tells the two apart.
 func (s *SecretsService) ownWrite(ctx context.Context, sc scope, name string, version uint64, stored []byte, start time.Time) verdict {
+	ctx, _ = vaultclient.Track(ctx) // a retry budget of its own
 	resp, err := s.client.Logical().ReadRawWithDataWithContext(ctx, sc.data+"/"+name,
 		map[string][]string{"version": {strconv.FormatUint(version, 10)}})
 	latest := false

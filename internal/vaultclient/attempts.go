@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/vault/api"
@@ -23,6 +24,7 @@ import (
 type Attempts struct {
 	once   bool      // never retry after an attempt that may have reached Vault
 	parent *Attempts // the enclosing call's, which counts these attempts too
+	start  time.Time // when the call began, for a retry budget
 
 	mu   sync.Mutex
 	n    int
@@ -36,7 +38,7 @@ type attemptsKey struct{}
 // call tracked inside another reports to both.
 func Track(ctx context.Context) (context.Context, *Attempts) {
 	parent, _ := ctx.Value(attemptsKey{}).(*Attempts)
-	a := &Attempts{parent: parent}
+	a := &Attempts{parent: parent, start: time.Now()}
 	return context.WithValue(ctx, attemptsKey{}, a), a
 }
 
@@ -46,7 +48,7 @@ func Track(ctx context.Context) (context.Context, *Attempts) {
 // could not be made, a 429, a sealed Vault's 503.
 func TrackOnce(ctx context.Context) (context.Context, *Attempts) {
 	parent, _ := ctx.Value(attemptsKey{}).(*Attempts)
-	a := &Attempts{once: true, parent: parent}
+	a := &Attempts{once: true, parent: parent, start: time.Now()}
 	return context.WithValue(ctx, attemptsKey{}, a), a
 }
 
@@ -79,8 +81,10 @@ func (a *Attempts) record(resp *http.Response, err error) bool {
 }
 
 // checkRetry wraps the client's retry policy (vault/api's default when
-// nil) so that it reports every attempt to the call's Attempts.
-func checkRetry(inner retryablehttp.CheckRetry) retryablehttp.CheckRetry {
+// nil) so that it reports every attempt to the call's Attempts, and stops
+// retrying once the call has taken budget (0: no limit but vault/api's
+// MaxRetries).
+func checkRetry(inner retryablehttp.CheckRetry, budget time.Duration) retryablehttp.CheckRetry {
 	if inner == nil {
 		inner = api.DefaultRetryPolicy
 	}
@@ -88,11 +92,48 @@ func checkRetry(inner retryablehttp.CheckRetry) retryablehttp.CheckRetry {
 		a, _ := ctx.Value(attemptsKey{}).(*Attempts)
 		lost := a != nil && a.record(resp, err)
 		retry, rerr := inner(ctx, resp, err)
-		if lost && a.once {
+		switch {
+		case lost && a.once:
+			return false, rerr
+		case retry && budget > 0 && a != nil && time.Since(a.start) >= budget:
 			return false, rerr
 		}
 		return retry, rerr
 	}
+}
+
+// Retry budget waits: the first retry comes after about RetryMinWait, the
+// wait doubles up to RetryMaxWait.
+const (
+	RetryMinWait = 100 * time.Millisecond
+	RetryMaxWait = time.Second
+)
+
+// RetryBudget makes the client Own returns retry what Vault could not
+// answer (a connection error, a 5xx, a 429, a standby without an active
+// node) for up to budget per call, with waits from RetryMinWait doubling
+// up to RetryMaxWait, through vault/api's own retry loop. A call not
+// tracked (see Track) is bounded by the number of retries that fits in
+// budget. A budget of 0 keeps the client's retry settings.
+func RetryBudget(budget time.Duration) Option {
+	return func(o *options) { o.budget = budget }
+}
+
+// Option changes a client Own makes.
+type Option func(*options)
+
+type options struct {
+	budget time.Duration
+}
+
+func (o options) apply(c *api.Client, policy retryablehttp.CheckRetry) {
+	if o.budget > 0 {
+		c.SetMinRetryWait(RetryMinWait)
+		c.SetMaxRetryWait(RetryMaxWait)
+		c.SetBackoff(retryablehttp.DefaultBackoff) // min * 2^n, capped at max
+		c.SetMaxRetries(int(o.budget/RetryMaxWait) + 4)
+	}
+	c.SetCheckRetry(checkRetry(policy, o.budget))
 }
 
 // sealedBody is what a sealed Vault answers, with status 503.

@@ -23,10 +23,11 @@ import (
 // Either way the client gets a wrapping lookup that never wraps, so that a
 // VAULT_WRAP_TTL in the environment cannot wrap (and so empty) its
 // answers (a request that is to be wrapped asks for it itself), and a
-// retry policy that reports to Attempts (see Track). A transport that is
+// retry policy that reports to Attempts (see Track), within the
+// RetryBudget option if given. A transport that is
 // not an *http.Transport cannot be copied: it is shared, as the caller
 // built it (vault/api refuses unix:// addresses on such a transport).
-func Own(client *api.Client) (*api.Client, error) {
+func Own(client *api.Client, opts ...Option) (*api.Client, error) {
 	var cfg *api.Config
 	if client != nil {
 		cfg = client.CloneConfig()
@@ -50,7 +51,11 @@ func Own(client *api.Client) (*api.Client, error) {
 		c.SetHeaders(client.Headers())
 	}
 	c.SetWrappingLookupFunc(func(operation, path string) string { return "" })
-	c.SetCheckRetry(checkRetry(c.CheckRetry()))
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.apply(c, c.CheckRetry())
 	return c, nil
 }
 
