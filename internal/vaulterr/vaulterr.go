@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
 	"strconv"
@@ -86,6 +87,10 @@ func Unavailable(err error) bool {
 	if s := Status(err); s != 0 {
 		return s >= 500 || s == 429
 	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return false // a local file, not Vault
+	}
 	var ne net.Error
 	var ue *url.Error
 	return errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
@@ -101,15 +106,15 @@ func IsWrapRefused(err error) bool { return Status(err) == 400 && Mentions(err, 
 func IsKVUpgrading(err error) bool { return Mentions(err, "upgrad") }
 
 // IsLoginRefused reports whether err is Vault's refusal of a login's
-// credentials: a 400 or 403, or the 500 that Vault 1.14's AppRole answers
-// for a secret id it does not know ("invalid secret id"; later releases
-// answer 400).
+// credentials: a 400 or 403, or the 500 that Vault 1.14 answers for a
+// secret id AppRole does not know ("invalid secret id") and for a wrong
+// userpass password ("invalid username or password").
 func IsLoginRefused(err error) bool {
 	switch Status(err) {
 	case 400, 403:
 		return true
 	case 500:
-		return Mentions(err, "invalid secret id") || Mentions(err, "invalid role id")
+		return Mentions(err, "invalid secret id") || Mentions(err, "invalid role id") || Mentions(err, "invalid username or password")
 	}
 	return false
 }

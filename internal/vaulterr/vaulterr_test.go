@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
+	"syscall"
 	"testing"
 
 	"github.com/hashicorp/vault/api"
@@ -67,6 +69,7 @@ func TestClassifiers(t *testing.T) {
 		{"deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), false, false, false, false, false},
 		{"deadline inside a url.Error", &url.Error{Op: "Get", URL: "u", Err: context.DeadlineExceeded}, false, false, false, false, false},
 		{"canceled", context.Canceled, false, false, false, false, false},
+		{"local file", fmt.Errorf("reading the secret id: %w", &fs.PathError{Op: "open", Path: "/x", Err: syscall.ENOENT}), false, false, false, false, false},
 		{"nil", nil, false, false, false, false, false},
 	}
 	for _, tt := range tests {
@@ -88,6 +91,7 @@ func TestIsLoginRefused(t *testing.T) {
 	assert.True(t, IsLoginRefused(resp(403, "permission denied")))
 	assert.True(t, IsLoginRefused(resp(500, "invalid secret id")))
 	assert.True(t, IsLoginRefused(resp(500, "invalid role id")))
+	assert.True(t, IsLoginRefused(resp(500, "invalid username or password")))
 	assert.False(t, IsLoginRefused(resp(500, "internal error")))
 	assert.False(t, IsLoginRefused(resp(503, "Vault is sealed")))
 	assert.False(t, IsLoginRefused(errors.New("dial tcp: refused")))

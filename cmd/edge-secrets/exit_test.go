@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/edgesdk/edge"
+)
+
+// TestExitCodes pins the exit codes: scripts branch on them, so a number
+// never changes meaning.
+func TestExitCodes(t *testing.T) {
+	pinned := []struct {
+		name string
+		got  int
+		want int
+	}{
+		{"ExitOK", ExitOK, 0},
+		{"ExitError", ExitError, 1},
+		{"ExitUsage", ExitUsage, 2},
+		{"ExitNotFound", ExitNotFound, 3},
+		{"ExitAlreadyExists", ExitAlreadyExists, 4},
+		{"ExitBadEntry", ExitBadEntry, 5},
+		{"ExitPermissionDenied", ExitPermissionDenied, 6},
+		{"ExitInvalidToken", ExitInvalidToken, 7},
+		{"ExitWrongSecret", ExitWrongSecret, 8},
+		{"ExitUnavailable", ExitUnavailable, 9},
+		{"ExitUnknownOutcome", ExitUnknownOutcome, 10},
+	}
+	for _, p := range pinned {
+		assert.Equal(t, p.want, p.got, p.name)
+	}
+	// The help's table lists each code once, in order.
+	assert.Len(t, exitCodes, len(pinned))
+	for i, e := range exitCodes {
+		assert.Equal(t, pinned[i].want, e.code)
+		assert.NotEmpty(t, e.text)
+	}
+}
+
+// TestExitCodeOf maps every kind of failure to its exit code.
+func TestExitCodeOf(t *testing.T) {
+	sdk := func(kind, cause error) error {
+		return &edge.Error{Op: "read", Scope: "user", Name: "x", Kind: kind, Err: cause}
+	}
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, ExitOK},
+		{"usage", usageErrorf("bad"), ExitUsage},
+		{"input", inputErrorf("bad"), ExitBadEntry},
+		{"token input", tokenErrorf("bad"), ExitInvalidToken},
+		{"wrapped cli error", fmt.Errorf("context: %w", usageErrorf("bad")), ExitUsage},
+		{"ErrNotFound", sdk(edge.ErrNotFound, nil), ExitNotFound},
+		{"ErrAlreadyExists", sdk(edge.ErrAlreadyExists, nil), ExitAlreadyExists},
+		{"ErrBadEntry", sdk(edge.ErrBadEntry, nil), ExitBadEntry},
+		{"ErrPermissionDenied", sdk(edge.ErrPermissionDenied, nil), ExitPermissionDenied},
+		{"ErrInvalidToken", sdk(edge.ErrInvalidToken, nil), ExitInvalidToken},
+		{"ErrWrongSecret", sdk(edge.ErrWrongSecret, nil), ExitWrongSecret},
+		{"ErrUnavailable", sdk(edge.ErrUnavailable, nil), ExitUnavailable},
+		{"ErrUnknownOutcome", sdk(edge.ErrUnknownOutcome, nil), ExitUnknownOutcome},
+		{"a deadline", sdk(nil, context.DeadlineExceeded), ExitUnavailable},
+		{"a write's deadline", sdk(edge.ErrUnknownOutcome, context.DeadlineExceeded), ExitUnknownOutcome},
+		{"ErrNoEntity", sdk(edge.ErrNoEntity, nil), ExitError},
+		{"ErrConflict", sdk(edge.ErrConflict, nil), ExitError},
+		{"ErrUndecodable", sdk(edge.ErrUndecodable, nil), ExitError},
+		{"ErrIdentityChanged", sdk(edge.ErrIdentityChanged, nil), ExitError},
+		{"cancelled", sdk(nil, context.Canceled), ExitError},
+		{"anything else", errors.New("boom"), ExitError},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, exitCode(tt.err), tt.name)
+	}
+}
