@@ -58,10 +58,59 @@
 // the org access its groups give. The provisioning goes through that
 // package, so the dev Vault enforces exactly the policies operators get.
 //
+// # Cluster mode
+//
+//	devvault -cluster 3 [-listen 127.0.0.1:0] [-users ...] [-demo] [-mount ...]
+//
+// runs three Vault v1.14.0 cores with Raft storage in this one process, the
+// way Vault's own tests do (vault.NewTestCluster with the Raft backend of
+// helper/testhelpers/teststorage on per-node directories that survive a
+// restart; autopilot disabled, so that the joined nodes are voters at once
+// and a lost leader is always replaced), each served over plain HTTP on its own
+// loopback port (-listen host, port 0 for free ports or N for N, N+1, ...)
+// exactly like the single node: the same handler, the same ServeMux
+// hardening, the mux check before every listener. NewTestCluster also
+// serves each core over TLS with its own CA; that listener is used only
+// inside the cluster (Raft join), and redirects a standby gives to it are
+// rewritten to the plain addresses. It reports ready once every node is
+// unsealed, sys/storage/raft/configuration lists all of them as voters and
+// every standby forwards requests to the active node; provisioning is the
+// same as in single mode, through the active node. The JSON line adds
+//
+//	"nodes":[{"address":"http://127.0.0.1:P","active":true,"id":"core-0","state":"active"},...],
+//	"voters":3, "cluster_ms":..., "startup_ms":...
+//
+// with "address" the active node's. State is active, standby, sealed or
+// stopped. Raft data lives in a temporary directory removed at exit.
+//
+// Control commands, cluster mode only: after the JSON line, each line on
+// stdin is a command, "[ID] COMMAND [NODE]", answered by one JSON line on
+// stdout (closing stdin still stops the process). NODE is an index, a Raft
+// node id or an address.
+//
+//	status        nodes, active node, voters, and "memory" (RSS, Go heap)
+//	stop-active   stop the active node (listener, then core); wait for another node to be active and for all to serve
+//	seal-active   seal the active node (it then answers 503 until started)
+//	step-down     sys/step-down on the active node
+//	stop NODE     stop a node; seal NODE: seal a node
+//	start NODE    start a stopped node again (same address, its Raft data) or unseal a sealed one
+//
+// Replies: {"id":ID,"op":"stop-active","ok":true,"error":"...","node":ADDR,
+// "previous_active":ADDR,"active":ADDR,"election_ms":F,"ready_ms":F,
+// "voters":N,"nodes":[...]}. election_ms runs from the start of the stop,
+// seal or step-down until another node is active, ready_ms until that node
+// and every unsealed standby answer requests. Commands that would leave the
+// Raft cluster without a quorum are refused. Vault keeps a node that
+// stepped down from becoming active again for 10 s: a failover within that
+// time can take as long if Raft hands the leadership to it.
+//
+// DEVVAULT_LOG_LEVEL=info (or debug, trace) shows Vault's own logs.
+//
 // Logs go to stderr and never contain tokens or passwords.
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,6 +121,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -88,6 +138,12 @@ type Output struct {
 	Users         map[string]UserOutput `json:"users"`
 	Orgs          map[string]OrgOutput  `json:"orgs"` // with -demo: the demo orgs
 	NoPolicyToken string                `json:"no_policy_token"`
+
+	// Cluster mode only.
+	Nodes     []NodeOutput `json:"nodes,omitempty"`
+	Voters    int          `json:"voters,omitempty"`     // in sys/storage/raft/configuration
+	ClusterMS float64      `json:"cluster_ms,omitempty"` // until every node was a voter serving requests
+	StartupMS float64      `json:"startup_ms,omitempty"` // until ready, provisioning included
 }
 
 // OrgOutput describes one provisioned org by the names of its users.
@@ -112,6 +168,7 @@ type options struct {
 	externalToken      string
 	demo               bool
 	insecureSkipMuxChk bool
+	cluster            int // number of nodes; 0 or 1: single node
 }
 
 var errStdinClosed = errors.New("stdin closed")
@@ -126,9 +183,13 @@ func main() {
 }
 
 func run(args []string, stdout io.Writer) int {
+	level := hclog.Warn
+	if l := hclog.LevelFromString(os.Getenv("DEVVAULT_LOG_LEVEL")); l != hclog.NoLevel {
+		level = l // e.g. info or debug, for looking into Vault itself
+	}
 	logger := hclog.New(&hclog.LoggerOptions{
 		Name:   "devvault",
-		Level:  hclog.Warn,
+		Level:  level,
 		Output: os.Stderr,
 	})
 
@@ -153,18 +214,33 @@ func run(args []string, stdout io.Writer) int {
 	}
 
 	// A parent that dies (or simply closes our stdin) takes us down with it.
+	// Lines on stdin are control commands (cluster mode).
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	cmds := make(chan string, 16)
 	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
+		readCommands(ctx, os.Stdin, cmds)
 		cancel(errStdinClosed)
 	}()
 
-	if err := runServer(ctx, opts, logger, stdout); err != nil {
+	if err := runServer(ctx, opts, logger, stdout, cmds); err != nil {
 		fmt.Fprintf(os.Stderr, "devvault: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// readCommands sends the lines of r to cmds until r ends or fails.
+func readCommands(ctx context.Context, r io.Reader, cmds chan<- string) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		select {
+		case cmds <- sc.Text():
+		case <-ctx.Done():
+		}
+	}
+	// Over-long lines end the scan; keep draining so that only EOF stops us.
+	_, _ = io.Copy(io.Discard, r)
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -178,6 +254,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.demo, "demo", false, "provision the demo layout: org acme (admin carol, members alice and bob) and org globex (member dave)")
 	fs.StringVar(&o.externalAddr, "external-addr", "", "provision the existing Vault at this `URL` instead of starting one, print the JSON and exit")
 	fs.StringVar(&o.externalToken, "external-token", "", "`token` for -external-addr (defaults to $VAULT_TOKEN; prefer the variable, arguments are visible to other local users)")
+	fs.IntVar(&o.cluster, "cluster", 0, "run `N` Vault nodes with Raft storage in this process (0 or 1: a single in-memory node)")
 	fs.BoolVar(&o.insecureSkipMuxChk, "insecure-skip-mux-check", false, "start even if the HTTP mux does not clean encoded dot segments (VULNERABLE; only for testing the path traversal canary)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: devvault [flags]\n\nRuns an in-memory Vault v1.14.0 dev server for tests and prints its details as one JSON line on stdout.\n\nFlags:\n")
@@ -196,6 +273,12 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.mount, err = cleanMount(o.mount); err != nil {
 		return nil, err
+	}
+	if o.cluster < 0 || o.cluster > 9 {
+		return nil, fmt.Errorf("-cluster %d: use 0 or 1 for a single node, 2 to 9 for a cluster", o.cluster)
+	}
+	if o.cluster > 1 && o.externalAddr != "" {
+		return nil, errors.New("-cluster and -external-addr exclude each other")
 	}
 	if o.externalAddr == "" {
 		if o.externalToken != "" {
@@ -275,12 +358,21 @@ func checkLoopback(listen string) error {
 
 // runServer starts the in-process Vault, provisions it, prints the JSON and
 // blocks until ctx is done, then shuts everything down.
-func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout io.Writer) error {
-	if err := checkMuxCleansDotSegments(); err != nil {
-		if !opts.insecureSkipMuxChk {
-			return err
+func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout io.Writer, cmds <-chan string) error {
+	muxCheck := func() error {
+		if err := checkMuxCleansDotSegments(); err != nil {
+			if !opts.insecureSkipMuxChk {
+				return err
+			}
+			logger.Warn("starting a server VULNERABLE to encoded path traversal (-insecure-skip-mux-check)", "problem", err.Error())
 		}
-		logger.Warn("starting a server VULNERABLE to encoded path traversal (-insecure-skip-mux-check)", "problem", err.Error())
+		return nil
+	}
+	if err := muxCheck(); err != nil {
+		return err
+	}
+	if opts.cluster > 1 {
+		return runCluster(ctx, opts, logger, stdout, cmds, muxCheck)
 	}
 
 	srv, err := startServer(opts.listen, logger)
@@ -314,16 +406,37 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 		return err
 	}
 
-	select {
-	case <-ctx.Done():
-		if errors.Is(context.Cause(ctx), errStdinClosed) {
-			logger.Warn("stdin closed, shutting down")
-		} else {
-			logger.Warn("signal received, shutting down")
+	for {
+		select {
+		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), errStdinClosed) {
+				logger.Warn("stdin closed, shutting down")
+			} else {
+				logger.Warn("signal received, shutting down")
+			}
+			return nil
+		case err := <-srv.serveErr:
+			return fmt.Errorf("http server stopped: %w", err)
+		case line := <-cmds:
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			// Control commands are for clusters; answer so a caller
+			// does not wait forever.
+			r := controlReply{Error: "control commands need -cluster", Active: srv.addr, Nodes: []NodeOutput{{Address: srv.addr, Active: true, ID: "single", State: stateActive}}}
+			if f := strings.Fields(line); len(f) > 0 {
+				if id, err := strconv.ParseUint(f[0], 10, 64); err == nil {
+					r.ID = id
+					f = f[1:]
+				}
+				if len(f) > 0 {
+					r.Op = f[0]
+				}
+			}
+			if err := printJSON(stdout, r); err != nil {
+				return err
+			}
 		}
-		return nil
-	case err := <-srv.serveErr:
-		return fmt.Errorf("http server stopped: %w", err)
 	}
 }
 
@@ -343,8 +456,11 @@ func runExternal(ctx context.Context, opts *options, stdout io.Writer) error {
 	return printOutput(stdout, out)
 }
 
-func printOutput(w io.Writer, out *Output) error {
-	b, err := json.Marshal(out)
+func printOutput(w io.Writer, out *Output) error { return printJSON(w, out) }
+
+// printJSON writes v as one line of JSON.
+func printJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}

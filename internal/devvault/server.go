@@ -52,16 +52,7 @@ func startServer(listen string, logger hclog.Logger) (s *server, err error) {
 		return nil, err
 	}
 
-	handler := vaulthttp.Handler.Handler(&vault.HandlerProperties{
-		Core:           core,
-		ListenerConfig: &configutil.Listener{Type: "tcp", Address: ln.Addr().String()},
-	})
-	hs := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          logger.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn}),
-	}
+	hs := newHTTPServer(core, ln.Addr().String(), logger)
 	s = &server{
 		core:      core,
 		http:      hs,
@@ -76,6 +67,23 @@ func startServer(listen string, logger hclog.Logger) (s *server, err error) {
 		}
 	}()
 	return s, nil
+}
+
+// newHTTPServer returns the HTTP server for core's API on a listener at
+// addr: Vault's handler (whose net/http.ServeMux the //go:debug
+// httpmuxgo121=1 directive hardens, see the package comment) with
+// timeouts. Single and cluster mode serve every core through it.
+func newHTTPServer(core *vault.Core, addr string, logger hclog.Logger) *http.Server {
+	handler := vaulthttp.Handler.Handler(&vault.HandlerProperties{
+		Core:           core,
+		ListenerConfig: &configutil.Listener{Type: "tcp", Address: addr},
+	})
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          logger.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn}),
+	}
 }
 
 // Shutdown stops the HTTP server (waiting for in-flight requests) and then
@@ -96,40 +104,57 @@ func (s *server) Shutdown(ctx context.Context) error {
 }
 
 // newCore builds the core with Vault's test helpers. They report failures
-// through a testing.T; runtimeT turns t.Fatal into a panic that is recovered
-// here and returned as an error.
+// through a testing.T; runtimeT turns t.Fatal into a panic that tryT
+// recovers and returns as an error.
 func newCore(logger hclog.Logger) (core *vault.Core, rootToken string, err error) {
-	t := &runtimeT{}
+	err = tryT(func(t *runtimeT) {
+		defer func() {
+			if r := recover(); r != nil {
+				if core != nil {
+					_ = core.Shutdown()
+					core = nil
+				}
+				panic(r)
+			}
+		}()
+		core = vault.TestCoreWithSealAndUINoCleanup(t, &vault.CoreConfig{
+			LogicalBackends: map[string]logical.Factory{
+				"kv": kv.Factory,
+			},
+			CredentialBackends: map[string]logical.Factory{
+				"userpass": userpass.Factory,
+				"approle":  approle.Factory,
+			},
+			Logger: logger.Named("vault"),
+		})
+		rootToken, _ = vault.TestInitUnsealCore(t, core)
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("starting vault core: %w", err)
+	}
+	return core, rootToken, nil
+}
+
+type fatalError string
+
+// tryT runs f, which calls Vault's test helpers, with a runtimeT and turns
+// a t.Fatal (a fatalError panic, in the calling goroutine) into an error.
+func tryT(f func(t *runtimeT)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fe, ok := r.(fatalError)
 			if !ok {
 				panic(r)
 			}
-			if core != nil {
-				_ = core.Shutdown()
-			}
-			core, rootToken, err = nil, "", fmt.Errorf("starting vault core: %s", string(fe))
+			err = errors.New(string(fe))
 		}
 	}()
-	core = vault.TestCoreWithSealAndUINoCleanup(t, &vault.CoreConfig{
-		LogicalBackends: map[string]logical.Factory{
-			"kv": kv.Factory,
-		},
-		CredentialBackends: map[string]logical.Factory{
-			"userpass": userpass.Factory,
-			"approle":  approle.Factory,
-		},
-		Logger: logger.Named("vault"),
-	})
-	rootToken, _ = vault.TestInitUnsealCore(t, core)
-	return core, rootToken, nil
+	f(&runtimeT{})
+	return nil
 }
 
-type fatalError string
-
 // runtimeT adapts Vault's test helpers (which want a testing.T) to a normal
-// program: Fatal panics with a fatalError (recovered by newCore) instead of
+// program: Fatal panics with a fatalError (recovered by tryT) instead of
 // logging and panicking with an opaque message, and Log goes nowhere (the
 // helpers only log noise at test verbosity).
 type runtimeT struct {
@@ -150,6 +175,7 @@ func (t *runtimeT) Logf(string, ...any) {}
 
 func (t *runtimeT) Name() string { return "devvault" }
 
-// Cleanup is never called by the NoCleanup helpers used here; shutdown is
-// explicit in server.Shutdown.
+// Cleanup is never called by the helpers used here (NewTestCluster only
+// for plugins); shutdown is explicit in server.Shutdown and
+// devCluster.shutdown.
 func (t *runtimeT) Cleanup(func()) {}

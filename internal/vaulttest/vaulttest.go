@@ -24,6 +24,16 @@
 //	    Forward devvault's stderr to os.Stderr. Otherwise the last few KB are
 //	    kept and included in startup/exit errors.
 //
+// With Options.Cluster set to 3, Start runs devvault -cluster 3: three Vault
+// nodes with Raft storage in one process, each on its own loopback address
+// (Server.Nodes), provisioned like the single server. The cluster methods
+// (StopActive, StepDown, SealActive, StopNode, StartNode, Status; see
+// cluster.go) stop, seal or restart nodes through devvault's control channel
+// (its stdin and stdout) to test clients against failovers. A client that
+// keeps talking to a standby, as behind a load balancer, sees the cluster
+// fail over; a client of the node that is stopped or sealed sees it refuse
+// connections or answer 503.
+//
 // Nothing in this package prints tokens or passwords. The core API does not
 // need a *testing.T; Run and Shared are the conveniences for test binaries.
 package vaulttest
@@ -35,7 +45,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -45,6 +54,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -85,8 +95,14 @@ func (u User) GoString() string { return u.String() }
 
 // Server is a provisioned Vault: the in-process devvault child, or an
 // external Vault (see the package documentation).
+//
+// Its exported fields are set by Start and never change, so tests may read
+// them concurrently with anything; the cluster methods report the current
+// state in their results.
 type Server struct {
-	Addr          string // base URL, e.g. http://127.0.0.1:41234
+	// Addr is the base URL, e.g. http://127.0.0.1:41234; for a cluster the
+	// node that was active at Start.
+	Addr          string
 	RootToken     string
 	Mount         string // KV v2 mount path without slashes, e.g. "secret"
 	NoPolicyToken string // token with only the "default" policy
@@ -94,6 +110,10 @@ type Server struct {
 	Users         map[string]User
 	Orgs          map[string]Org // with Options.Demo: the demo orgs
 	External      bool
+	// Nodes are the cluster's nodes at Start, in devvault's order (Raft
+	// node ids core-0, core-1, ...), the active one with Active set. A
+	// single server has one active node at Addr.
+	Nodes []Node
 
 	bin     string // devvault binary used
 	cmd     *exec.Cmd
@@ -104,6 +124,14 @@ type Server struct {
 	client  *http.Client
 
 	firstLine chan lineResult // first stdout line of the child
+	replies   chan []byte     // later stdout lines: answers to control commands
+
+	cluster bool
+	ctlMu   sync.Mutex // serialises control commands
+	ctlID   uint64     // id of the last control command, guarded by ctlMu
+	stateMu sync.Mutex // guards nodes and active
+	nodes   []Node     // last known state of the cluster
+	active  string     // last known active node, "" if none
 
 	closeOnce sync.Once
 	closeErr  error
@@ -141,6 +169,13 @@ type Options struct {
 	// Local starts the embedded dev Vault even when EDGE_TEST_VAULT_ADDR
 	// names an external one: for a fresh Vault of one's own.
 	Local bool
+
+	// Cluster is the number of Vault nodes: 0 or 1 for the single
+	// in-memory node, 2 to 9 for a Raft cluster in one devvault process
+	// (3 is the sensible size: it survives the loss of one node). A
+	// cluster is always local, whatever EDGE_TEST_VAULT_ADDR says. Its
+	// startup takes about 5 s.
+	Cluster int
 }
 
 // startConfig holds knobs for this package's own tests.
@@ -162,8 +197,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 }
 
 func start(ctx context.Context, opts Options, sc startConfig) (*Server, error) {
+	if opts.Cluster < 0 || opts.Cluster > 9 {
+		return nil, fmt.Errorf("vaulttest: Options.Cluster %d: use 0 or 1 for a single node, 2 to 9 for a cluster", opts.Cluster)
+	}
+	cluster := opts.Cluster > 1
 	extAddr, extToken := os.Getenv(EnvAddr), os.Getenv(EnvToken)
-	external := !sc.forceLocal && !opts.Local && (extAddr != "" || extToken != "")
+	external := !sc.forceLocal && !opts.Local && !cluster && (extAddr != "" || extToken != "")
 	if external && (extAddr == "" || extToken == "") {
 		return nil, fmt.Errorf("vaulttest: set both %s and %s to use an external Vault (only one is set)", EnvAddr, EnvToken)
 	}
@@ -201,12 +240,16 @@ func start(ctx context.Context, opts Options, sc startConfig) (*Server, error) {
 		// Keep a developer's Vault settings away from the local server.
 		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "VAULT_") })
 		args = append(args, "-listen", "127.0.0.1:0")
+		if cluster {
+			args = append(args, "-cluster", strconv.Itoa(opts.Cluster))
+		}
 	}
 	args = append(args, sc.extraArgs...)
 	env = append(env, sc.extraEnv...)
 
 	s := &Server{
 		External: external,
+		cluster:  cluster,
 		bin:      bin,
 		exited:   make(chan struct{}),
 		stderr:   newTailBuffer(8 << 10),
@@ -270,18 +313,33 @@ type lineResult struct {
 }
 
 // readStdout starts a goroutine that sends the first line of the child's
-// stdout on s.firstLine and discards the rest.
+// stdout on s.firstLine and the later ones (answers to control commands)
+// on s.replies, which it closes when stdout ends.
 func (s *Server) readStdout(r *os.File) {
-	ch := make(chan lineResult, 1)
-	s.firstLine = ch
+	first := make(chan lineResult, 1)
+	replies := make(chan []byte, 16)
+	s.firstLine, s.replies = first, replies
 	go func() {
 		defer r.Close()
-		br := bufio.NewReader(io.LimitReader(r, 4<<20))
-		line, err := br.ReadBytes('\n')
-		if err != nil && len(line) > 0 && errors.Is(err, io.EOF) {
-			err = nil // a final line without newline is fine
+		defer close(replies)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+		if !sc.Scan() {
+			err := sc.Err()
+			if err == nil {
+				err = io.EOF
+			}
+			first <- lineResult{err: err}
+		} else {
+			// A final line without newline is fine.
+			first <- lineResult{line: bytes.Clone(sc.Bytes())}
+			for sc.Scan() {
+				select {
+				case replies <- bytes.Clone(sc.Bytes()):
+				default: // nobody waits for it (see control)
+				}
+			}
 		}
-		ch <- lineResult{line: line, err: err}
 		_, _ = io.Copy(io.Discard, r)
 	}()
 }
@@ -301,8 +359,16 @@ type devvaultOutput struct {
 		Admins  []string `json:"admins"`
 		Members []string `json:"members"`
 	} `json:"orgs"`
-	UserPolicy    string `json:"user_policy"`
-	NoPolicyToken string `json:"no_policy_token"`
+	UserPolicy    string       `json:"user_policy"`
+	NoPolicyToken string       `json:"no_policy_token"`
+	Nodes         []nodeOutput `json:"nodes"` // cluster only
+}
+
+type nodeOutput struct {
+	Address string `json:"address"`
+	Active  bool   `json:"active"`
+	ID      string `json:"id"`
+	State   string `json:"state"`
 }
 
 func (s *Server) awaitReady(ctx context.Context) error {
@@ -352,6 +418,15 @@ func (s *Server) awaitReady(ctx context.Context) error {
 			return fail("devvault output has no token or entity_id for user %q", name)
 		}
 		s.Users[name] = User{Name: name, Token: u.Token, EntityID: u.EntityID, Password: u.Password, Accessor: u.Accessor}
+	}
+	if s.cluster {
+		if len(out.Nodes) < 2 {
+			return fail("devvault -cluster output lacks nodes")
+		}
+		s.Nodes = nodesOf(out.Nodes)
+		s.setState(s.Addr, s.Nodes)
+	} else {
+		s.Nodes = []Node{{Addr: s.Addr, Active: true, State: StateActive}}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	s.client = &http.Client{
@@ -452,6 +527,8 @@ func (s *Server) Close() error {
 }
 
 // Do sends one request to the server and returns the status code and body.
+// For a cluster it goes to the node that was active after the last cluster
+// method (initially Addr); DoAt sends to a given node.
 // path is the request path with query, e.g. "/v1/sys/mounts"; it is sent as
 // given (percent-encodings preserved, dot segments not cleaned by the
 // client). token, when not empty, goes in X-Vault-Token. body may be nil,
@@ -459,6 +536,13 @@ func (s *Server) Close() error {
 // JSON). PATCH bodies are labelled application/merge-patch+json, others
 // application/json. Redirects are returned, not followed.
 func (s *Server) Do(ctx context.Context, method, path, token string, body any) (status int, respBody []byte, err error) {
+	return s.DoAt(ctx, s.target(), method, path, token, body)
+}
+
+// DoAt is Do against the node at addr (one of Nodes' addresses; any base
+// URL works).
+func (s *Server) DoAt(ctx context.Context, addr, method, path, token string, body any) (status int, respBody []byte, err error) {
+	addr = strings.TrimRight(addr, "/")
 	if !strings.HasPrefix(path, "/") {
 		return 0, nil, fmt.Errorf("vaulttest: Do: path %q must start with /", path)
 	}
@@ -478,7 +562,7 @@ func (s *Server) Do(ctx context.Context, method, path, token string, body any) (
 		}
 		r = bytes.NewReader(j)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.Addr+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, addr+path, r)
 	if err != nil {
 		return 0, nil, fmt.Errorf("vaulttest: Do: %w", err)
 	}
