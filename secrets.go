@@ -221,7 +221,7 @@ func (s *SecretsService) createSecret(ctx context.Context, sc scope, name string
 	}
 	start := time.Now()
 	tctx, attempts := vaultclient.Track(ctx)
-	_, err = s.client.Logical().WriteBytesWithContext(tctx, sc.data+"/"+name, kvWriteBody(0, stored))
+	_, err = s.client.Logical().WriteWithContext(tctx, sc.data+"/"+name, kvWriteData(0, stored))
 	switch {
 	case err == nil:
 		return nil
@@ -275,7 +275,7 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 			return err
 		}
 		tctx, attempts := vaultclient.Track(ctx)
-		_, err = s.client.Logical().WriteBytesWithContext(tctx, sc.data+"/"+name, kvWriteBody(version, stored))
+		_, err = s.client.Logical().WriteWithContext(tctx, sc.data+"/"+name, kvWriteData(version, stored))
 		if err == nil {
 			return nil
 		}
@@ -348,15 +348,13 @@ func (s *SecretsService) currentVersion(ctx context.Context, op string, sc scope
 	return version, nil
 }
 
-// kvWriteBody returns the body of a KV v2 write of the JSON object data
-// with the given check-and-set version.
-func kvWriteBody(cas uint64, data []byte) []byte {
-	b := make([]byte, 0, len(data)+48)
-	b = append(b, `{"options":{"cas":`...)
-	b = strconv.AppendUint(b, cas, 10)
-	b = append(b, `},"data":`...)
-	b = append(b, data...)
-	return append(b, '}')
+// kvWriteData returns the request of a KV v2 write of the JSON object
+// data with the given check-and-set version. It goes to vault/api as an
+// object, not as bytes: when a standby that cannot forward answers 307,
+// vault/api follows the redirect once and re-encodes the request's object,
+// and a request sent as bytes would then carry "null".
+func kvWriteData(cas uint64, data []byte) map[string]any {
+	return map[string]any{"options": map[string]any{"cas": cas}, "data": json.RawMessage(data)}
 }
 
 // delete deletes the metadata, which removes every version, so that the
