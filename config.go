@@ -84,6 +84,22 @@ type Config struct {
 	// call with its context.
 	RetryBudget time.Duration
 
+	// CacheTTL turns on the session's read cache (0, the default: no
+	// cache). A successful ReadUserSecret or ReadOrgSecret is then
+	// answered from memory for CacheTTL, without asking Vault; the
+	// session's own Create, Update and Delete of a name drop its cached
+	// value before they return, so the session always reads its own
+	// writes. Another client's write, and a permission Vault revokes,
+	// reach a cached name at most CacheTTL later (see
+	// SecretsService.InvalidateAll). Errors are never cached; wraps,
+	// lists and reads of a given version always ask Vault.
+	CacheTTL time.Duration
+
+	// CacheSize bounds the number of secrets the read cache holds; the
+	// least recently read goes first. 0 means DefaultCacheSize. Each
+	// holds a value of up to MaxValueSize bytes of JSON.
+	CacheSize int
+
 	// Logger receives the session's records (nil: none): one Debug
 	// record per operation (op, scope, name, outcome, attempts,
 	// duration), and Info or Warn records for renewals, logins and their
@@ -96,6 +112,8 @@ type Config struct {
 type settings struct {
 	org, mount, prefix string
 	wrapTTL            time.Duration
+	cacheTTL           time.Duration
+	cacheSize          int
 }
 
 // resolve fills the empty fields of cfg from the environment and
@@ -120,7 +138,14 @@ func resolve(cfg Config) (settings, error) {
 	if cfg.RetryBudget < 0 {
 		return settings{}, fmt.Errorf("retry budget %v is negative", cfg.RetryBudget)
 	}
-	return settings{org: cfg.Org, mount: cfg.Mount, prefix: cfg.Prefix, wrapTTL: cfg.WrapTTL}, nil
+	if cfg.CacheTTL < 0 {
+		return settings{}, fmt.Errorf("cache TTL %v is negative", cfg.CacheTTL)
+	}
+	if cfg.CacheSize < 0 {
+		return settings{}, fmt.Errorf("cache size %d is negative", cfg.CacheSize)
+	}
+	return settings{org: cfg.Org, mount: cfg.Mount, prefix: cfg.Prefix, wrapTTL: cfg.WrapTTL,
+		cacheTTL: cfg.CacheTTL, cacheSize: cfg.CacheSize}, nil
 }
 
 // withDefaults fills the empty fields of cfg other than Client, Address

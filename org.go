@@ -9,9 +9,19 @@ func (s *SecretsService) ListOrgSecrets(ctx context.Context) ([]string, error) {
 }
 
 // ReadOrgSecret returns the value of the org's secret name. It returns an
-// error wrapping ErrNotFound if the secret does not exist.
+// error wrapping ErrNotFound if the secret does not exist. With
+// Config.CacheTTL, a value read less than CacheTTL ago may come from the
+// session's cache; the caller owns the returned value either way.
 func (s *SecretsService) ReadOrgSecret(ctx context.Context, name string) (Secret, error) {
 	return s.read(ctx, s.org, name)
+}
+
+// InvalidateOrgSecret drops the cached value of the org's secret name, so that
+// the next read asks Vault. Without Config.CacheTTL, or for an invalid
+// name, it does nothing. The session's own writes need no call: they
+// drop the value themselves.
+func (s *SecretsService) InvalidateOrgSecret(name string) {
+	s.invalidate(s.org, name)
 }
 
 // CreateOrgSecret stores value as the org's new secret name, in one

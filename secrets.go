@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strconv"
 	"time"
 
@@ -50,6 +49,7 @@ type SecretsService struct {
 	prefix  string
 	auth    *authState   // nil without Config.Auth
 	logger  *slog.Logger // nil: no records
+	cache   *readCache   // nil without Config.CacheTTL
 	user    scope
 	org     scope
 }
@@ -61,11 +61,32 @@ func (s *SecretsService) list(ctx context.Context, sc scope) ([]string, error) {
 }
 
 func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secret, error) {
-	return call(s, ctx, "read", sc, name, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
+	if s.cache == nil {
+		return call(s, ctx, "read", sc, name, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
+	}
+	// A hit asks nothing of Vault: it is checked as call checks (an
+	// invalid name or an unusable scope is never cached) and logged with
+	// 0 attempts.
+	key := cacheKey{sc.data, name}
+	if !(sc.name == "user" && s.auth.identityChanged()) {
+		if v, ok := s.cache.get(key); ok {
+			if s.logger != nil {
+				s.logCall(ctx, "read", sc.name, name, nil, 0, 0)
+			}
+			return cloneSecret(v), nil
+		}
+	}
+	return call(s, ctx, "read", sc, name, func(ctx context.Context) (Secret, error) {
+		if err := sc.check("read", name); err != nil {
+			return nil, err
+		}
+		return s.cache.read(ctx, key, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
+	})
 }
 
 func (s *SecretsService) create(ctx context.Context, sc scope, name string, value Secret) error {
 	_, err := call(s, ctx, "create", sc, name, func(ctx context.Context) (struct{}, error) {
+		defer s.invalidate(sc, name)
 		return struct{}{}, s.createSecret(ctx, sc, name, value)
 	})
 	return err
@@ -73,6 +94,7 @@ func (s *SecretsService) create(ctx context.Context, sc scope, name string, valu
 
 func (s *SecretsService) update(ctx context.Context, sc scope, name string, value Secret) error {
 	_, err := call(s, ctx, "update", sc, name, func(ctx context.Context) (struct{}, error) {
+		defer s.invalidate(sc, name)
 		return struct{}{}, s.updateSecret(ctx, sc, name, value)
 	})
 	return err
@@ -80,9 +102,31 @@ func (s *SecretsService) update(ctx context.Context, sc scope, name string, valu
 
 func (s *SecretsService) delete(ctx context.Context, sc scope, name string) error {
 	_, err := call(s, ctx, "delete", sc, name, func(ctx context.Context) (struct{}, error) {
+		defer s.invalidate(sc, name)
 		return struct{}{}, s.deleteSecret(ctx, sc, name)
 	})
 	return err
+}
+
+// InvalidateAll drops every cached value of the session (and of the
+// sessions WithOrg derived from it, which share its cache), so that every
+// next read asks Vault: for example after the session's user was removed
+// from an org, whose secrets it may otherwise read from the cache until
+// Config.CacheTTL ends. Reads in flight do not store their answers.
+// Without Config.CacheTTL it does nothing.
+func (s *SecretsService) InvalidateAll() {
+	if s.cache != nil {
+		s.cache.invalidateAll()
+	}
+}
+
+// invalidate drops name's cached value, if the session caches reads. A
+// write drops it whatever its outcome: a write that failed may still
+// have changed the secret.
+func (s *SecretsService) invalidate(sc scope, name string) {
+	if s.cache != nil && ValidName(name) {
+		s.cache.invalidate(cacheKey{sc.data, name})
+	}
 }
 
 func (s *SecretsService) wrap(ctx context.Context, sc scope, name string, opts []WrapOption) (*WrappedSecret, error) {
@@ -163,25 +207,34 @@ func (s *SecretsService) listSecrets(ctx context.Context, sc scope) ([]string, e
 	if sc.err != nil {
 		return nil, sc.fail("list", "", sc.err, nil)
 	}
-	secret, err := s.client.Logical().ListWithContext(ctx, sc.meta)
+	// A LIST, as vault/api's Logical().List sends it, with the answer
+	// decoded in one pass (decodeListResponse) rather than into a
+	// map[string]any first.
+	resp, err := s.client.Logical().ReadRawWithDataWithContext(ctx, sc.meta, listParams)
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	if resp != nil && resp.StatusCode == http.StatusNotFound {
+		return []string{}, nil // an empty scope, as vault/api reads a 404
+	}
 	if err != nil {
 		return nil, sc.fail("list", "", kindOf(err), err)
 	}
-	names := []string{}
-	if secret == nil { // vault/api's answer to 404: an empty scope
-		return names, nil
+	// A key ending in '/' is a folder some other tool made below the
+	// scope: decodeListResponse keeps only valid names, sorted.
+	body := &bodyReader{r: resp.Body}
+	names, err := decodeListResponse(body)
+	if body.err != nil {
+		return nil, sc.fail("list", "", kindOf(body.err), body.err)
 	}
-	keys, _ := secret.Data["keys"].([]any)
-	for _, k := range keys {
-		// A key ending in '/' is a folder some other tool made below
-		// the scope: it is not a secret of ours.
-		if name, ok := k.(string); ok && ValidName(name) {
-			names = append(names, name)
-		}
+	if err != nil {
+		return nil, sc.fail("list", "", decodeKind(err), err)
 	}
-	sort.Strings(names)
 	return names, nil
 }
+
+// listParams makes a GET a LIST. vault/api copies it into each request.
+var listParams = map[string][]string{"list": {"true"}}
 
 func (s *SecretsService) readSecret(ctx context.Context, sc scope, name string) (Secret, error) {
 	if err := sc.check("read", name); err != nil {
@@ -221,7 +274,7 @@ func (s *SecretsService) createSecret(ctx context.Context, sc scope, name string
 	}
 	start := time.Now()
 	tctx, attempts := vaultclient.Track(ctx)
-	_, err = s.client.Logical().WriteWithContext(tctx, sc.data+"/"+name, kvWriteData(0, stored))
+	_, err = s.client.Logical().WriteBytesWithContext(tctx, sc.data+"/"+name, kvWriteBody(0, stored))
 	switch {
 	case err == nil:
 		return nil
@@ -275,7 +328,7 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 			return err
 		}
 		tctx, attempts := vaultclient.Track(ctx)
-		_, err = s.client.Logical().WriteWithContext(tctx, sc.data+"/"+name, kvWriteData(version, stored))
+		_, err = s.client.Logical().WriteBytesWithContext(tctx, sc.data+"/"+name, kvWriteBody(version, stored))
 		if err == nil {
 			return nil
 		}
@@ -348,13 +401,20 @@ func (s *SecretsService) currentVersion(ctx context.Context, op string, sc scope
 	return version, nil
 }
 
-// kvWriteData returns the request of a KV v2 write of the JSON object
-// data with the given check-and-set version. It goes to vault/api as an
-// object, not as bytes: when a standby that cannot forward answers 307,
-// vault/api follows the redirect once and re-encodes the request's object,
-// and a request sent as bytes would then carry "null".
-func kvWriteData(cas uint64, data []byte) map[string]any {
-	return map[string]any{"options": map[string]any{"cas": cas}, "data": json.RawMessage(data)}
+// kvWriteBody returns the request body of a KV v2 write of the JSON
+// object data with the given check-and-set version:
+// {"options":{"cas":N},"data":<data>}, data copied as it is. vault/api
+// sends bytes without encoding them again. A standby that cannot forward
+// answers 307: the session's client follows it in net/http, with these
+// bytes (vaultclient.Own); vault/api's own redirect handling, which would
+// send "null" for a request made of bytes, never sees it.
+func kvWriteBody(cas uint64, data []byte) []byte {
+	b := make([]byte, 0, len(data)+48)
+	b = append(b, `{"options":{"cas":`...)
+	b = strconv.AppendUint(b, cas, 10)
+	b = append(b, `},"data":`...)
+	b = append(b, data...)
+	return append(b, '}')
 }
 
 // delete deletes the metadata, which removes every version, so that the

@@ -112,6 +112,9 @@ func newSession(client *api.Client, set settings, entityID string, a *authState,
 		user:    newScope("user", set.mount, set.prefix+"/users/"+entityID),
 		org:     newScope("org", set.mount, set.prefix+"/orgs/"+set.org),
 	}
+	if set.cacheTTL > 0 {
+		s.Secrets.cache = newReadCache(set.cacheTTL, set.cacheSize)
+	}
 	if entityID == "" {
 		s.Secrets.user.err = ErrNoEntity
 	}
@@ -144,6 +147,7 @@ func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		if s.parent {
 			s.Secrets.auth.stop()
+			s.Secrets.InvalidateAll()
 		}
 		vaultclient.CloseIdle(s.Secrets.client)
 	})

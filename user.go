@@ -9,9 +9,19 @@ func (s *SecretsService) ListUserSecrets(ctx context.Context) ([]string, error) 
 }
 
 // ReadUserSecret returns the value of the user's secret name. It returns
-// an error wrapping ErrNotFound if the secret does not exist.
+// an error wrapping ErrNotFound if the secret does not exist. With
+// Config.CacheTTL, a value read less than CacheTTL ago may come from the
+// session's cache; the caller owns the returned value either way.
 func (s *SecretsService) ReadUserSecret(ctx context.Context, name string) (Secret, error) {
 	return s.read(ctx, s.user, name)
+}
+
+// InvalidateUserSecret drops the cached value of the user's secret name, so that
+// the next read asks Vault. Without Config.CacheTTL, or for an invalid
+// name, it does nothing. The session's own writes need no call: they
+// drop the value themselves.
+func (s *SecretsService) InvalidateUserSecret(name string) {
+	s.invalidate(s.user, name)
 }
 
 // CreateUserSecret stores value as the user's new secret name, in one

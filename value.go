@@ -2,12 +2,17 @@ package edge
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
+	"sync"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -92,7 +97,11 @@ func kvValue(s Secret) ([]byte, error) {
 	}
 	stored := encoded
 	if envelope {
-		stored, _ = json.Marshal(map[string]string{exactKey: string(encoded)}) // a valid UTF-8 string always encodes
+		// json.Marshal(map[string]string{exactKey: string(encoded)}),
+		// without copying encoded into a string first.
+		stored = make([]byte, 0, len(encoded)+len(encoded)/8+len(exactKey)+8)
+		stored = append(stored, `{"`+exactKey+`":`...)
+		stored = append(appendJSONString(stored, encoded), '}')
 	}
 	if len(stored) > MaxValueSize {
 		return nil, fmt.Errorf("secret value takes %d bytes of JSON in the exact-JSON envelope it needs, more than MaxValueSize (%d)", len(stored), MaxValueSize)
@@ -118,7 +127,7 @@ func encode(s Secret) (b []byte, envelope bool, err error) {
 	if s == nil {
 		return nil, false, errors.New("secret value is nil")
 	}
-	b, err = json.Marshal(s)
+	b, err = marshal(s)
 	if err != nil {
 		var ute *json.UnsupportedTypeError
 		var uve *json.UnsupportedValueError
@@ -498,6 +507,16 @@ func (e undecodable) Is(target error) bool { return target == ErrUndecodable }
 // after the object, nesting deeper than encoding/json decodes) is an
 // error.
 func decodeObject(raw []byte) (Secret, error) {
+	if s, ok := fastObject(raw); ok {
+		return s, nil
+	}
+	return decodeObjectJSON(raw)
+}
+
+// decodeObjectJSON is decodeObject with encoding/json alone: what
+// fastObject must match, and the answer (or the error) whenever
+// fastObject is not sure.
+func decodeObjectJSON(raw []byte) (Secret, error) {
 	var s Secret
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -523,7 +542,55 @@ type kvResponse struct {
 // or one the SDK cannot decode, is an error matching ErrUndecodable.
 // (Vault answers a missing or deleted secret with a 404, before any body
 // is decoded.)
+//
+// It reads the body into a pooled buffer and decodes it in one pass
+// (fastKVResponse); a body fastKVResponse is not sure of, or one larger
+// than fastBodyLimit, goes to encoding/json (decodeKVResponseJSON),
+// whose answer or error stands. Either way the result is the same.
 func decodeKVResponse(r io.Reader) (Secret, error) {
+	rb := bodyPool.Get().(*readBuffer)
+	defer rb.release()
+	rb.limited = io.LimitedReader{R: r, N: fastBodyLimit + 1}
+	_, err := rb.buf.ReadFrom(&rb.limited)
+	rb.limited.R = nil
+	if err == nil && rb.buf.Len() <= fastBodyLimit {
+		if s, ok := fastKVResponse(rb.buf.Bytes()); ok {
+			return s, nil
+		}
+		return decodeKVResponseJSON(bytes.NewReader(rb.buf.Bytes()))
+	}
+	// Cut short (the caller sees the read error), or too large: what
+	// was read, then the rest, as a stream.
+	return decodeKVResponseJSON(io.MultiReader(bytes.NewReader(rb.buf.Bytes()), r))
+}
+
+// fastBodyLimit is the largest body decodeKVResponse (and
+// decodeListResponse) reads into a buffer for the fast decoder: a value of MaxValueSize bytes as stored, in Vault's
+// answer, takes a little more than MaxValueSize.
+const fastBodyLimit = 2 << 20
+
+// readBuffer is a pooled buffer for a response body.
+type readBuffer struct {
+	buf     bytes.Buffer
+	limited io.LimitedReader
+}
+
+var bodyPool = sync.Pool{New: func() any { return new(readBuffer) }}
+
+// release returns rb to the pool, unless it grew beyond what a body of
+// fastBodyLimit bytes needs. Nothing decoded refers to its bytes.
+func (rb *readBuffer) release() {
+	if rb.buf.Cap() > 2*fastBodyLimit {
+		return
+	}
+	rb.buf.Reset()
+	bodyPool.Put(rb)
+}
+
+// decodeKVResponseJSON is decodeKVResponse with encoding/json alone:
+// what fastKVResponse must match, and the answer (or the error) whenever
+// fastKVResponse is not sure.
+func decodeKVResponseJSON(r io.Reader) (Secret, error) {
 	var body kvResponse
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&body); err != nil {
@@ -536,4 +603,912 @@ func decodeKVResponse(r io.Reader) (Secret, error) {
 		return nil, undecodable("vault returned no secret value")
 	}
 	return decodeSecret(body.Data.Data)
+}
+
+// The fast decoder below reads the JSON Vault returns in one pass over a
+// byte slice, allocating only what it returns. Its results are exactly
+// those of encoding/json's Decoder with UseNumber (objects as
+// map[string]any, arrays as []any, numbers as json.Number, strings
+// unquoted with invalid UTF-8 and lone surrogate escapes replaced by
+// U+FFFD, the last of two equal keys kept, at most maxDepth levels), and
+// it reports ok false for anything it is not sure of, invalid JSON
+// included: the caller then asks encoding/json, whose answer or error
+// stands. encoding/json scans every value twice and the SDK decoded the
+// value twice more (once as a json.RawMessage inside the body, once into
+// the Secret); this is about ten times faster (BENCHMARKS.md).
+// FuzzFastDecode checks it against encoding/json.
+
+// fastJSON is the state of one decoding.
+type fastJSON struct {
+	b     []byte
+	i     int // next byte
+	depth int // open objects and arrays, as encoding/json counts them
+}
+
+// fastObject decodes raw, which must hold exactly one JSON object and
+// white space, as decodeObjectJSON does.
+func fastObject(raw []byte) (Secret, bool) {
+	d := fastJSON{b: raw}
+	d.space()
+	m, ok := d.object()
+	if !ok {
+		return nil, false
+	}
+	d.space()
+	if d.i != len(raw) {
+		return nil, false
+	}
+	return Secret(m), true
+}
+
+// dataKey is the name of the members that lead to a KV v2 value:
+// {"data": {"data": <value>}}.
+var dataKey = []byte("data")
+
+// fastKVResponse decodes body, a KV v2 read's answer, as
+// decodeKVResponseJSON does when it succeeds. encoding/json matches
+// struct fields case-insensitively and merges a member given twice, so a
+// body with two "data" members, or one spelled otherwise, is left to it.
+func fastKVResponse(body []byte) (Secret, bool) {
+	d := fastJSON{b: body}
+	d.space()
+	var value map[string]any
+	var seenData, seenValue bool
+	ok := d.members(func(key []byte, escaped bool) bool {
+		switch {
+		case escaped || bytes.EqualFold(key, dataKey) && string(key) != "data":
+			return false
+		case string(key) != "data":
+			return d.skip()
+		case seenData:
+			return false
+		}
+		seenData = true
+		return d.members(func(key []byte, escaped bool) bool {
+			switch {
+			case escaped || bytes.EqualFold(key, dataKey) && string(key) != "data":
+				return false
+			case string(key) != "data":
+				return d.skip()
+			case seenValue:
+				return false
+			}
+			seenValue = true
+			var ok bool
+			value, ok = d.object()
+			return ok
+		})
+	})
+	if !ok || !seenValue {
+		return nil, false
+	}
+	d.space()
+	if d.i != len(body) {
+		return nil, false
+	}
+	// The exact-JSON envelope, as decodeSecret opens it.
+	s := Secret(value)
+	exact, isString := s[exactKey].(string)
+	if !isString || len(s) != 1 {
+		return s, true
+	}
+	return fastObject([]byte(exact))
+}
+
+// space skips white space.
+func (d *fastJSON) space() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// enter opens an object or array at d.b[d.i].
+func (d *fastJSON) enter() bool {
+	d.i++
+	d.depth++
+	return d.depth <= maxDepth
+}
+
+// next is called after a member or element: it skips the ',' before
+// the next one and reports more, or the closing byte and reports done.
+func (d *fastJSON) next(closing byte) (more, ok bool) {
+	d.space()
+	if d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+			d.space()
+			return true, true
+		case closing:
+			d.i++
+			d.depth--
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// colon skips the ':' after a key and the white space around it.
+func (d *fastJSON) colon() bool {
+	d.space()
+	if d.i >= len(d.b) || d.b[d.i] != ':' {
+		return false
+	}
+	d.i++
+	d.space()
+	return true
+}
+
+// members walks the object at d.b[d.i] without decoding it: f gets each
+// key as written (without its quotes; escaped if it holds an escape)
+// with d.i at its value, which f must consume.
+func (d *fastJSON) members(f func(key []byte, escaped bool) bool) bool {
+	if d.i >= len(d.b) || d.b[d.i] != '{' || !d.enter() {
+		return false
+	}
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		d.depth--
+		return true
+	}
+	for {
+		start := d.i + 1
+		end, escaped, ok := d.stringEnd()
+		if !ok || !d.colon() || !f(d.b[start:end-1], escaped) {
+			return false
+		}
+		more, ok := d.next('}')
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+	}
+}
+
+// elements walks the array at d.b[d.i] without decoding it: f is called
+// with d.i at each element, which it must consume.
+func (d *fastJSON) elements(f func() bool) bool {
+	if d.i >= len(d.b) || d.b[d.i] != '[' || !d.enter() {
+		return false
+	}
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		d.depth--
+		return true
+	}
+	for {
+		if !f() {
+			return false
+		}
+		more, ok := d.next(']')
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+	}
+}
+
+// object decodes the object at d.b[d.i].
+func (d *fastJSON) object() (map[string]any, bool) {
+	if d.i >= len(d.b) || d.b[d.i] != '{' || !d.enter() {
+		return nil, false
+	}
+	m := map[string]any{}
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		d.depth--
+		return m, true
+	}
+	for {
+		k, ok := d.string()
+		if !ok || !d.colon() {
+			return nil, false
+		}
+		v, ok := d.value()
+		if !ok {
+			return nil, false
+		}
+		m[k] = v
+		more, ok := d.next('}')
+		if !ok {
+			return nil, false
+		}
+		if !more {
+			return m, true
+		}
+	}
+}
+
+// array decodes the array at d.b[d.i].
+func (d *fastJSON) array() ([]any, bool) {
+	if !d.enter() {
+		return nil, false
+	}
+	a := []any{}
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		d.depth--
+		return a, true
+	}
+	for {
+		v, ok := d.value()
+		if !ok {
+			return nil, false
+		}
+		a = append(a, v)
+		more, ok := d.next(']')
+		if !ok {
+			return nil, false
+		}
+		if !more {
+			return a, true
+		}
+	}
+}
+
+// value decodes the value at d.b[d.i].
+func (d *fastJSON) value() (any, bool) {
+	if d.i >= len(d.b) {
+		return nil, false
+	}
+	switch c := d.b[d.i]; c {
+	case '{':
+		m, ok := d.object()
+		return m, ok
+	case '[':
+		a, ok := d.array()
+		return a, ok
+	case '"':
+		s, ok := d.string()
+		return s, ok
+	case 't':
+		return true, d.literal("true")
+	case 'f':
+		return false, d.literal("false")
+	case 'n':
+		return nil, d.literal("null")
+	default:
+		start := d.i
+		if !d.number() {
+			return nil, false
+		}
+		return json.Number(d.b[start:d.i]), true
+	}
+}
+
+// skip checks the value at d.b[d.i] and moves past it, decoding nothing.
+func (d *fastJSON) skip() bool {
+	if d.i >= len(d.b) {
+		return false
+	}
+	switch d.b[d.i] {
+	case '{':
+		return d.members(func([]byte, bool) bool { return d.skip() })
+	case '[':
+		return d.elements(d.skip)
+	case '"':
+		_, _, ok := d.stringEnd()
+		return ok
+	case 't':
+		return d.literal("true")
+	case 'f':
+		return d.literal("false")
+	case 'n':
+		return d.literal("null")
+	default:
+		return d.number()
+	}
+}
+
+// literal moves past lit if d.b holds it at d.i. What follows it is
+// checked by the caller, as for every value.
+func (d *fastJSON) literal(lit string) bool {
+	if len(d.b)-d.i < len(lit) || string(d.b[d.i:d.i+len(lit)]) != lit {
+		return false
+	}
+	d.i += len(lit)
+	return true
+}
+
+// number moves past the JSON number at d.b[d.i]:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (d *fastJSON) number() bool {
+	b, i := d.b, d.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		i = digits(b, i+1)
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(b, i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	d.i = i
+	return true
+}
+
+// digits returns the index of the first byte from b[i] on that is not a
+// decimal digit.
+func digits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// string decodes the string at d.b[d.i].
+func (d *fastJSON) string() (string, bool) {
+	if d.i >= len(d.b) || d.b[d.i] != '"' {
+		return "", false
+	}
+	start := d.i + 1
+	if j := plainRun(d.b, start); j < len(d.b) && d.b[j] == '"' {
+		d.i = j + 1
+		return string(d.b[start:j]), true
+	}
+	end, _, ok := d.stringEnd()
+	if !ok {
+		return "", false
+	}
+	return unquote(d.b[start : end-1]), true
+}
+
+// plainRun returns the index of the first byte of b from b[i] on that is
+// '"', '\\', a control character or not ASCII, or len(b): the bytes
+// before it stand for themselves inside a JSON string. It looks at eight
+// bytes at a time.
+func plainRun(b []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (ones * '"')
+		bs := x ^ (ones * '\\')
+		// A high bit for every byte that is zero in q or bs, below 0x20
+		// in x, or 0x80 and above in x (the classic bit tricks; exact
+		// for whether some byte is, which is all this asks).
+		if ((q-ones)&^q|(bs-ones)&^bs|(x-ones*' ')&^x|x)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < ' ' || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
+}
+
+// stringEnd moves past the string at d.b[d.i], checking it as
+// encoding/json's scanner does (no control characters, only its escapes),
+// and returns the index after its closing quote and whether it holds an
+// escape.
+func (d *fastJSON) stringEnd() (end int, escaped, ok bool) {
+	b := d.b
+	if d.i >= len(b) || b[d.i] != '"' {
+		return 0, false, false
+	}
+	for j := d.i + 1; j < len(b); {
+		j = plainRun(b, j)
+		if j == len(b) {
+			break
+		}
+		switch c := b[j]; {
+		case c == '"':
+			d.i = j + 1
+			return j + 1, escaped, true
+		case c < ' ':
+			return 0, false, false
+		case c == '\\':
+			escaped = true
+			if j+1 >= len(b) {
+				return 0, false, false
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if _, ok := hex4(b, j+2); !ok {
+					return 0, false, false
+				}
+				j += 6
+			default:
+				return 0, false, false
+			}
+		default:
+			j++
+		}
+	}
+	return 0, false, false
+}
+
+// unquote returns the contents of a JSON string (without its quotes)
+// that stringEnd checked, as encoding/json unquotes it: escapes
+// replaced, a surrogate escape not followed by its pair replaced with
+// U+FFFD, and every byte of invalid UTF-8 too.
+func unquote(s []byte) string {
+	b := make([]byte, 0, len(s)+utf8.UTFMax)
+	for r := 0; r < len(s); {
+		if j := plainRun(s, r); j > r {
+			b = append(b, s[r:j]...)
+			r = j
+			continue
+		}
+		switch c := s[r]; {
+		case c == '\\':
+			switch e := s[r+1]; e {
+			case 'u':
+				rr, _ := hex4(s, r+2)
+				r += 6
+				if utf16.IsSurrogate(rr) {
+					lo := rune(-1) // the next escape, if there is one
+					if r+1 < len(s) && s[r] == '\\' && s[r+1] == 'u' {
+						if v, ok := hex4(s, r+2); ok {
+							lo = v
+						}
+					}
+					if dec := utf16.DecodeRune(rr, lo); dec != unicode.ReplacementChar {
+						rr = dec // a pair: consumed
+						r += 6
+					} else {
+						rr = unicode.ReplacementChar
+					}
+				}
+				b = utf8.AppendRune(b, rr)
+			case 'b':
+				b = append(b, '\b')
+				r += 2
+			case 'f':
+				b = append(b, '\f')
+				r += 2
+			case 'n':
+				b = append(b, '\n')
+				r += 2
+			case 'r':
+				b = append(b, '\r')
+				r += 2
+			case 't':
+				b = append(b, '\t')
+				r += 2
+			default: // '"', '\\', '/'
+				b = append(b, e)
+				r += 2
+			}
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			r++
+		default:
+			rr, size := utf8.DecodeRune(s[r:])
+			b = utf8.AppendRune(b, rr)
+			r += size
+		}
+	}
+	return string(b)
+}
+
+// decodeListResponse returns the secret names in the body of a KV v2
+// list (GET <mount>/metadata/<folder>?list=true): the strings of
+// data.keys that are valid names, sorted. A key ending in '/' is a folder
+// some other tool made below the scope: it is not a secret of ours. The
+// error, for a body that is not a JSON object, does not quote the body.
+//
+// vault/api's Logical().List decodes the whole answer into
+// map[string]any, each name boxed in an interface; this decodes the
+// names alone, as decodeKVResponse decodes a value: in one pass from a
+// pooled buffer (fastListResponse), or with encoding/json
+// (decodeListResponseJSON) when fastListResponse is not sure, with the
+// same result.
+func decodeListResponse(r io.Reader) ([]string, error) {
+	rb := bodyPool.Get().(*readBuffer)
+	defer rb.release()
+	rb.limited = io.LimitedReader{R: r, N: fastBodyLimit + 1}
+	_, err := rb.buf.ReadFrom(&rb.limited)
+	rb.limited.R = nil
+	if err == nil && rb.buf.Len() <= fastBodyLimit {
+		if names, ok := fastListResponse(rb.buf.Bytes()); ok {
+			sort.Strings(names) // Vault sorts them already: one pass
+			return names, nil
+		}
+		return decodeListResponseJSON(bytes.NewReader(rb.buf.Bytes()))
+	}
+	return decodeListResponseJSON(io.MultiReader(bytes.NewReader(rb.buf.Bytes()), r))
+}
+
+// decodeListResponseJSON is decodeListResponse with encoding/json alone:
+// data.keys is read from the body's first JSON value, "data" matched
+// case-insensitively and decoded as a map[string]any with UseNumber, as
+// vault/api decodes a secret's data (unlike vault/api, the body's other
+// members are not checked against api.Secret's field types).
+func decodeListResponseJSON(r io.Reader) ([]string, error) {
+	var body struct {
+		Data map[string]any `json:"data"`
+	}
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	if err := dec.Decode(&body); err != nil {
+		return nil, errors.New("vault returned a list that is not a JSON object")
+	}
+	keys, _ := body.Data["keys"].([]any)
+	names := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if name, ok := k.(string); ok && ValidName(name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// fastListResponse decodes body, a KV v2 list's answer, as
+// decodeListResponseJSON does when it succeeds, but for the sorting.
+func fastListResponse(body []byte) ([]string, bool) {
+	d := fastJSON{b: body}
+	d.space()
+	names := []string{}
+	var seenData, seenKeys bool
+	ok := d.members(func(key []byte, escaped bool) bool {
+		switch {
+		case escaped || bytes.EqualFold(key, dataKey) && string(key) != "data":
+			return false
+		case string(key) != "data":
+			return d.skip()
+		case seenData:
+			return false
+		}
+		seenData = true
+		return d.members(func(key []byte, escaped bool) bool {
+			switch {
+			case escaped:
+				return false
+			case string(key) != "keys":
+				return d.skip()
+			case seenKeys:
+				return false
+			}
+			seenKeys = true
+			var ok bool
+			names, ok = d.names()
+			return ok
+		})
+	})
+	return names, ok
+}
+
+// names decodes the valid names among the strings of the array at
+// d.b[d.i], counting its elements first to allocate the slice once.
+func (d *fastJSON) names() ([]string, bool) {
+	start, depth := d.i, d.depth
+	n := 0
+	if !d.elements(func() bool { n++; return d.skip() }) {
+		return nil, false
+	}
+	d.i, d.depth = start, depth
+	names := make([]string, 0, n)
+	ok := d.elements(func() bool {
+		if d.i < len(d.b) && d.b[d.i] != '"' {
+			return d.skip()
+		}
+		name, ok := d.string()
+		if ok && ValidName(name) {
+			names = append(names, name)
+		}
+		return ok
+	})
+	return names, ok
+}
+
+// marshal returns json.Marshal(s), writing it itself (appendJSON) when s
+// holds only the types a secret value usually does, about three times
+// faster than encoding/json's reflection, which writes the rest.
+func marshal(s Secret) ([]byte, error) {
+	buf := encodePool.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= 2*MaxValueSize {
+			encodePool.Put(buf)
+		}
+	}()
+	b, ok := appendJSON((*buf)[:0], s, 0)
+	*buf = b[:0]
+	if !ok {
+		return json.Marshal(s)
+	}
+	return bytes.Clone(b), nil
+}
+
+var encodePool = sync.Pool{New: func() any { return new([]byte) }}
+
+// appendJSONDepth bounds the nesting appendJSON writes: deeper values
+// (and cycles) go to json.Marshal.
+const appendJSONDepth = 64
+
+// appendJSON appends v to b as json.Marshal writes it (map keys sorted,
+// strings escaped with HTML escaping, invalid UTF-8 as \ufffd, floats as
+// encoding/json formats them), for nil, string, bool, json.Number,
+// float64, int, int32, int64, uint, uint64, Secret, map[string]any,
+// map[string]string, []any and []string (exactly these types: a named
+// type, which may have its own MarshalJSON or MarshalText, is not one of
+// them), nested at most appendJSONDepth levels. It reports ok false for
+// anything else, and for what json.Marshal refuses (NaN, ±Inf, an invalid
+// json.Number): the caller then asks json.Marshal, and discards what
+// appendJSON appended. FuzzFastEncode checks it against json.Marshal.
+func appendJSON(b []byte, v any, depth int) ([]byte, bool) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), true
+	case string:
+		return appendJSONString(b, v), true
+	case bool:
+		return strconv.AppendBool(b, v), true
+	case json.Number:
+		if v == "" {
+			return append(b, '0'), true
+		}
+		if !validNumber(string(v)) {
+			return b, false
+		}
+		return append(b, v...), true
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return b, false
+		}
+		return appendVaultFloat(b, v), true
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), true
+	case int64:
+		return strconv.AppendInt(b, v, 10), true
+	case int32:
+		return strconv.AppendInt(b, int64(v), 10), true
+	case uint:
+		return strconv.AppendUint(b, uint64(v), 10), true
+	case uint64:
+		return strconv.AppendUint(b, v, 10), true
+	case Secret:
+		return appendJSONObject(b, map[string]any(v), depth)
+	case map[string]any:
+		return appendJSONObject(b, v, depth)
+	case map[string]string:
+		if v == nil {
+			return append(b, "null"...), true
+		}
+		if depth >= appendJSONDepth {
+			return b, false
+		}
+		keys := sortedKeys(v)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, v[k])
+		}
+		return append(b, '}'), true
+	case []any:
+		if v == nil {
+			return append(b, "null"...), true
+		}
+		if depth >= appendJSONDepth {
+			return b, false
+		}
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var ok bool
+			if b, ok = appendJSON(b, e, depth+1); !ok {
+				return b, false
+			}
+		}
+		return append(b, ']'), true
+	case []string:
+		if v == nil {
+			return append(b, "null"...), true
+		}
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, e)
+		}
+		return append(b, ']'), true
+	}
+	return b, false
+}
+
+// appendJSONObject is appendJSON for a map[string]any (or a Secret) at
+// the given depth.
+func appendJSONObject(b []byte, m map[string]any, depth int) ([]byte, bool) {
+	if m == nil {
+		return append(b, "null"...), true
+	}
+	if depth >= appendJSONDepth {
+		return b, false
+	}
+	keys := sortedKeys(m)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		var ok bool
+		if b, ok = appendJSON(b, m[k], depth+1); !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// sortedKeys returns m's keys in increasing order, as json.Marshal
+// writes them.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// appendJSONString appends s quoted as json.Marshal quotes it: '"' and
+// '\\' escaped, control characters as \b \f \n \r \t or \u00XX, '<',
+// '>' and '&' as \u003c \u003e \u0026, U+2028 and U+2029 as \u2028 and
+// \u2029, and each byte of invalid UTF-8 as \ufffd.
+func appendJSONString[S string | []byte](b []byte, s S) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		i = safeRun(s, i)
+		if i == len(s) {
+			break
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)])) // no copy: it does not escape
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// safeRun returns the index of the first byte of s from s[i] on that
+// json.Marshal does not copy as it is ('"', '\\', '<', '>', '&', a control
+// character, or not ASCII), or len(s). It looks at eight bytes at a time.
+func safeRun[S string | []byte](s S, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	zero := func(v uint64) uint64 { return (v - ones) &^ v }
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if (x|(x-ones*' ')&^x|zero(x^(ones*'"'))|zero(x^(ones*'\\'))|zero(x^(ones*'<'))|zero(x^(ones*'>'))|zero(x^(ones*'&')))&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return i
+		}
+	}
+	return i
+}
+
+// validNumber reports whether s is a JSON number, as json.Marshal checks
+// a json.Number.
+func validNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		for i++; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		j := i + 1
+		for ; j < len(s) && '0' <= s[j] && s[j] <= '9'; j++ {
+		}
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := i
+		for ; j < len(s) && '0' <= s[j] && s[j] <= '9'; j++ {
+		}
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(s)
 }

@@ -697,19 +697,18 @@ func TestDecodeErrorsHideTheValue(t *testing.T) {
 	}
 }
 
-func TestKVWriteData(t *testing.T) {
-	b, err := json.Marshal(kvWriteData(7, []byte(`{"a":1,"n":12345678901234567890}`)))
-	require.NoError(t, err)
-	assert.Equal(t, `{"data":{"a":1,"n":12345678901234567890},"options":{"cas":7}}`, string(b), "the data's bytes are sent as they are")
-}
-
-// kvWriteBody is the body vault/api sends for kvWriteData.
-func kvWriteBody(cas uint64, data []byte) []byte {
-	b, err := json.Marshal(kvWriteData(cas, data))
-	if err != nil {
-		panic(err) // data comes from kvValue: valid JSON
+func TestKVWriteBody(t *testing.T) {
+	for _, cas := range []uint64{0, 7, 1<<64 - 1} {
+		data := `{"a":1,"n":12345678901234567890,"s":"<\u2028>"}`
+		b := kvWriteBody(cas, []byte(data))
+		var got struct {
+			Options struct{ CAS uint64 } `json:"options"`
+			Data    json.RawMessage      `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(b, &got))
+		assert.Equal(t, cas, got.Options.CAS)
+		assert.Equal(t, data, string(got.Data), "the data's bytes are sent as they are")
 	}
-	return b
 }
 
 func TestErrorFormatAndMatching(t *testing.T) {

@@ -77,9 +77,14 @@ const (
 	// {"errors":["injected bad gateway"]} instead: the answer is lost, but
 	// the client gets an HTTP status rather than a connection error.
 	BadGateway502After
+	// DelayAnswer forwards the request, reads Vault's whole answer (so
+	// Vault has acted on the request), then holds it for the Proxy's
+	// delay (see SetDelay) before passing it on: an answer that reflects
+	// Vault's state when the request arrived, delivered late.
+	DelayAnswer
 )
 
-var faultNames = [...]string{"None", "Reset", "Drop", "Status500", "Sealed", "TooMany", "Delay", "BadGateway502After"}
+var faultNames = [...]string{"None", "Reset", "Drop", "Status500", "Sealed", "TooMany", "Delay", "BadGateway502After", "DelayAnswer"}
 
 // String returns the name of f, such as "Reset".
 func (f Fault) String() string {
@@ -318,6 +323,21 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) modifyResponse(resp *http.Response) error {
 	p.forwarded.Add(1)
 	f, _ := resp.Request.Context().Value(faultKey{}).(Fault)
+	if f == DelayAnswer {
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		t := time.NewTimer(time.Duration(p.delay.Load()))
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-resp.Request.Context().Done():
+			return resp.Request.Context().Err()
+		}
+	}
 	if f != Drop && f != BadGateway502After {
 		return nil
 	}

@@ -295,6 +295,23 @@ func TestBadGateway502After(t *testing.T) {
 	assert.Equal(t, int64(1), p.Forwarded())
 }
 
+func TestDelayAnswer(t *testing.T) {
+	p, b, c := setup(t)
+	p.SetDelay(200 * time.Millisecond)
+	p.FailNext(1, faultproxy.DelayAnswer, nil)
+
+	start := time.Now()
+	resp, err := c.Do(newRequest(t, http.MethodPost, p.URL()+"/v1/secret/data/x", `{"data":{}}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Less(t, resp.StatusCode, 300)
+	assert.NotEmpty(t, resp.Header.Get("X-Backend"), "Vault's answer arrives")
+	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "late")
+	assert.Equal(t, int64(1), b.answered.Load(), "Vault answered before the wait")
+}
+
 func TestErrorAnswers(t *testing.T) {
 	tests := []struct {
 		fault  faultproxy.Fault
@@ -522,6 +539,7 @@ func TestFaultString(t *testing.T) {
 	assert.Equal(t, "None", faultproxy.None.String())
 	assert.Equal(t, "Reset", faultproxy.Reset.String())
 	assert.Equal(t, "BadGateway502After", faultproxy.BadGateway502After.String())
+	assert.Equal(t, "DelayAnswer", faultproxy.DelayAnswer.String())
 	assert.Equal(t, "Fault(42)", faultproxy.Fault(42).String())
 	assert.Equal(t, "Fault(-1)", faultproxy.Fault(-1).String())
 }

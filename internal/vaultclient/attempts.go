@@ -38,8 +38,23 @@ type attemptsKey struct{}
 // call tracked inside another reports to both.
 func Track(ctx context.Context) (context.Context, *Attempts) {
 	parent, _ := ctx.Value(attemptsKey{}).(*Attempts)
-	a := &Attempts{parent: parent, start: time.Now()}
-	return context.WithValue(ctx, attemptsKey{}, a), a
+	t := &tracked{Context: ctx, a: Attempts{parent: parent, start: time.Now()}}
+	return t, &t.a
+}
+
+// tracked is the context Track and TrackOnce return: the context and its
+// Attempts in one allocation, on every operation's path.
+type tracked struct {
+	context.Context
+	a Attempts
+}
+
+// Value returns the Attempts for attemptsKey, and the parent's values.
+func (t *tracked) Value(key any) any {
+	if key == (attemptsKey{}) {
+		return &t.a
+	}
+	return t.Context.Value(key)
 }
 
 // TrackOnce is Track for a request that must not be repeated once it may
@@ -48,8 +63,8 @@ func Track(ctx context.Context) (context.Context, *Attempts) {
 // could not be made, a 429, a sealed Vault's 503.
 func TrackOnce(ctx context.Context) (context.Context, *Attempts) {
 	parent, _ := ctx.Value(attemptsKey{}).(*Attempts)
-	a := &Attempts{once: true, parent: parent, start: time.Now()}
-	return context.WithValue(ctx, attemptsKey{}, a), a
+	t := &tracked{Context: ctx, a: Attempts{once: true, parent: parent, start: time.Now()}}
+	return t, &t.a
 }
 
 // N returns the number of attempts made.

@@ -32,13 +32,19 @@ func Own(client *api.Client, opts ...Option) (*api.Client, error) {
 	if client != nil {
 		cfg = client.CloneConfig()
 		if t, ok := cfg.HttpClient.Transport.(*http.Transport); ok {
-			cfg.HttpClient.Transport = cloneTransport(t)
+			cfg.HttpClient.Transport = keepIdle(cloneTransport(t))
 		}
 	} else {
 		cfg = api.DefaultConfig()
+		if t, ok := cfg.HttpClient.Transport.(*http.Transport); ok {
+			keepIdle(t)
+		}
 	}
 	if cfg.Error != nil {
 		return nil, fmt.Errorf("reading the vault environment: %w", cfg.Error)
+	}
+	if !cfg.DisableRedirects {
+		cfg.HttpClient.CheckRedirect = followTemporaryRedirect
 	}
 	c, err := api.NewClient(cfg)
 	if err != nil {
@@ -59,6 +65,28 @@ func Own(client *api.Client, opts ...Option) (*api.Client, error) {
 	return c, nil
 }
 
+// followTemporaryRedirect lets net/http follow one 307 or 308, such as a
+// standby's redirect to the active node, itself: it sends the request
+// again with the same method and body (go-retryablehttp gives net/http
+// the body's GetBody), where vault/api, following it, encodes the
+// request's object again and so sends "null" for a request made of bytes.
+// Anything else (another status, a second redirect, https to http) is
+// left to vault/api as it was: its own rules then apply, the downgrade
+// refused.
+func followTemporaryRedirect(req *http.Request, via []*http.Request) error {
+	status := 0
+	if req.Response != nil {
+		status = req.Response.StatusCode
+	}
+	switch {
+	case status != http.StatusTemporaryRedirect && status != http.StatusPermanentRedirect,
+		len(via) != 1,
+		via[0].URL.Scheme == "https" && req.URL.Scheme != "https":
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
 // cloneTransport returns a copy of t with its own connection pool. An
 // HTTP/2 setup (vault/api's DefaultConfig configures one) is made anew:
 // the copied one would keep putting connections in t's pool.
@@ -73,6 +101,27 @@ func cloneTransport(t *http.Transport) *http.Transport {
 		}
 	}
 	return c
+}
+
+// keepIdle lets t keep as many idle connections to one host as it keeps
+// in all (MaxIdleConns: 100 in vault/api's default transport, which keeps
+// only GOMAXPROCS+1 per host). A client made by Own talks to one Vault:
+// goroutines sharing it then reuse their connections, where they would
+// open a new one for most requests and close it after. A transport that
+// keeps no idle connection (DisableKeepAlives, a negative
+// MaxIdleConnsPerHost) stays so.
+func keepIdle(t *http.Transport) *http.Transport {
+	if t.DisableKeepAlives || t.MaxIdleConnsPerHost < 0 {
+		return t
+	}
+	n := t.MaxIdleConns
+	if n <= 0 {
+		n = 100 // MaxIdleConns 0: no limit in all
+	}
+	if t.MaxIdleConnsPerHost < n {
+		t.MaxIdleConnsPerHost = n
+	}
+	return t
 }
 
 // CloseIdle closes the idle connections of a client made by Own.

@@ -1,0 +1,236 @@
+package edge
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// DefaultCacheSize is the number of secrets a session's read cache holds
+// when Config.CacheTTL is set and Config.CacheSize is 0.
+const DefaultCacheSize = 1000
+
+// readCache keeps the values of successful reads for a time, for one
+// session (and the sessions WithOrg derives from it, which share its
+// token and identity). Its keys are the secrets' Vault paths, which hold
+// the user's entity id or the org. It is safe for concurrent use.
+//
+// The values it holds are its own: a read hands out a deep copy, and a
+// value is stored as the read that fetched it returned it, before anyone
+// else sees it. It never holds an error.
+//
+// Invalidation is exact even against reads in flight: a read that began
+// before an invalidation of its name never stores its answer, and a read
+// that begins after it never joins a request that began before it.
+type readCache struct {
+	ttl   time.Duration
+	size  int
+	group singleflight.Group
+
+	mu      sync.Mutex
+	entries map[cacheKey]*list.Element // of *cacheEntry
+	lru     list.List                  // most recently used first
+	// Invalidations are counted; a fetch stores its answer only if no
+	// invalidation of its key (dirty) or of every key (dirtyAll) came
+	// after it began. inflight counts the fetches running per key;
+	// dirty is kept only while some fetch runs.
+	invalidations uint64
+	inflight      map[cacheKey]int
+	dirty         map[cacheKey]uint64
+	dirtyAll      uint64
+}
+
+// cacheKey is a secret's Vault path, in two parts: a hit needs no
+// concatenation.
+type cacheKey struct {
+	scope string // the scope's KV v2 data path
+	name  string
+}
+
+// String returns the secret's path, singleflight's key.
+func (k cacheKey) String() string { return k.scope + "/" + k.name }
+
+type cacheEntry struct {
+	key     cacheKey
+	value   Secret
+	expires time.Time
+}
+
+func newReadCache(ttl time.Duration, size int) *readCache {
+	if size == 0 {
+		size = DefaultCacheSize
+	}
+	return &readCache{ttl: ttl, size: size, entries: map[cacheKey]*list.Element{}, inflight: map[cacheKey]int{}, dirty: map[cacheKey]uint64{}}
+}
+
+// read returns a copy of key's value: from the cache while it is fresh,
+// else from fetch, which one request at a time makes for a key: callers
+// that miss while it runs wait for its answer.
+func (c *readCache) read(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, error) {
+	if v, ok := c.get(key); ok {
+		return cloneSecret(v), nil
+	}
+	return c.miss(ctx, key, fetch)
+}
+
+// miss is read when key has no fresh value.
+func (c *readCache) miss(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, error) {
+	ch := c.group.DoChan(key.String(), func() (any, error) {
+		start := c.begin(key)
+		v, err := fetch(ctx)
+		c.end(key, start, v, err)
+		return v, err
+	})
+	var r singleflight.Result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if r.Err != nil {
+		if isContextError(r.Err) && ctx.Err() == nil {
+			// The request was another caller's, whose context ended:
+			// ask Vault with ours.
+			return fetch(ctx)
+		}
+		return nil, r.Err
+	}
+	return cloneSecret(r.Val.(Secret)), nil
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// get returns key's value if it is fresh, and marks it used.
+func (c *readCache) get(key cacheKey) (Secret, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[key]
+	if !ok {
+		return nil, false
+	}
+	e := el.Value.(*cacheEntry)
+	if time.Now().After(e.expires) {
+		c.lru.Remove(el)
+		delete(c.entries, key)
+		return nil, false
+	}
+	c.lru.MoveToFront(el)
+	return e.value, true
+}
+
+// begin records that a fetch of key begins, and returns the
+// invalidation count it must compare with when it ends.
+func (c *readCache) begin(key cacheKey) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inflight[key]++
+	return c.invalidations
+}
+
+// end records that a fetch that began at start ended with v and err, and
+// stores v unless it failed or key was invalidated since start.
+func (c *readCache) end(key cacheKey, start uint64, v Secret, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inflight[key]--; c.inflight[key] == 0 {
+		delete(c.inflight, key)
+	}
+	if err == nil && v != nil && c.dirty[key] <= start && c.dirtyAll <= start {
+		c.store(key, v)
+	}
+	if len(c.inflight) == 0 {
+		clear(c.dirty)
+	}
+}
+
+func (c *readCache) store(key cacheKey, v Secret) {
+	expires := time.Now().Add(c.ttl)
+	if el, ok := c.entries[key]; ok {
+		e := el.Value.(*cacheEntry)
+		e.value, e.expires = v, expires
+		c.lru.MoveToFront(el)
+		return
+	}
+	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, value: v, expires: expires})
+	for c.lru.Len() > c.size {
+		oldest := c.lru.Back()
+		c.lru.Remove(oldest)
+		delete(c.entries, oldest.Value.(*cacheEntry).key)
+	}
+}
+
+// invalidate drops key's value, keeps any read of key in flight from
+// storing its answer, and makes the next read of key ask Vault.
+func (c *readCache) invalidate(key cacheKey) {
+	c.mu.Lock()
+	c.invalidations++
+	if el, ok := c.entries[key]; ok {
+		c.lru.Remove(el)
+		delete(c.entries, key)
+	}
+	if len(c.inflight) > 0 {
+		c.dirty[key] = c.invalidations
+	}
+	c.mu.Unlock()
+	c.group.Forget(key.String())
+}
+
+// invalidateAll drops every value, keeps every read in flight from
+// storing its answer, and makes the next read of any name ask Vault.
+func (c *readCache) invalidateAll() {
+	c.mu.Lock()
+	c.invalidations++
+	c.dirtyAll = c.invalidations
+	clear(c.entries)
+	c.lru.Init()
+	fetching := make([]cacheKey, 0, len(c.inflight))
+	for k := range c.inflight {
+		fetching = append(fetching, k)
+	}
+	c.mu.Unlock()
+	for _, k := range fetching {
+		c.group.Forget(k.String())
+	}
+}
+
+// len returns the number of values held, fresh or not.
+func (c *readCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len()
+}
+
+// cloneSecret returns a deep copy of s: the maps and slices that decoding
+// makes are copied, the rest (strings, json.Number, bools, nil) cannot be
+// changed.
+func cloneSecret(s Secret) Secret {
+	if s == nil {
+		return nil
+	}
+	m := make(Secret, len(s))
+	for k, v := range s {
+		m[k] = cloneValue(v)
+	}
+	return m
+}
+
+func cloneValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return map[string]any(cloneSecret(v))
+	case []any:
+		c := make([]any, len(v))
+		for i, e := range v {
+			c[i] = cloneValue(e)
+		}
+		return c
+	default:
+		return v
+	}
+}

@@ -1,0 +1,102 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The read cache's bookkeeping, without Vault: the tests against Vault
+// are in cache_test.go.
+
+// fetcher counts the fetches of each key and answers its value.
+type fetcher map[string]int
+
+func (f fetcher) of(k cacheKey) func(context.Context) (Secret, error) {
+	return func(context.Context) (Secret, error) {
+		f[k.name]++
+		return Secret{"name": k.name}, nil
+	}
+}
+
+func TestCacheLRU(t *testing.T) {
+	ctx := context.Background()
+	c := newReadCache(time.Hour, 2)
+	f := fetcher{}
+	read := func(name string) {
+		k := cacheKey{"secret/data/edge/users/e", name}
+		v, err := c.read(ctx, k, f.of(k))
+		require.NoError(t, err)
+		require.Equal(t, name, v["name"])
+	}
+	read("a")
+	read("b")
+	read("a") // a is now the most recently used
+	read("c") // evicts b
+	assert.Equal(t, 2, c.len())
+	read("a")
+	read("b")
+	assert.Equal(t, fetcher{"a": 1, "b": 2, "c": 1}, f)
+}
+
+func TestCacheDefaultSize(t *testing.T) {
+	assert.Equal(t, DefaultCacheSize, newReadCache(time.Second, 0).size)
+}
+
+func TestCacheExpiry(t *testing.T) {
+	ctx := context.Background()
+	c := newReadCache(50*time.Millisecond, 10)
+	f := fetcher{}
+	k := cacheKey{"s", "a"}
+	for range 3 {
+		_, err := c.read(ctx, k, f.of(k))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, f["a"])
+	time.Sleep(60 * time.Millisecond)
+	_, err := c.read(ctx, k, f.of(k))
+	require.NoError(t, err)
+	assert.Equal(t, 2, f["a"], "an expired value is fetched again")
+}
+
+// TestCacheInvalidateAllDuringFetch: a fetch that began before
+// InvalidateAll neither stores its answer nor answers a read made after.
+func TestCacheInvalidateAllDuringFetch(t *testing.T) {
+	ctx := context.Background()
+	c := newReadCache(time.Hour, 10)
+	k := cacheKey{"s", "a"}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	done := make(chan Secret)
+	go func() {
+		v, _ := c.read(ctx, k, func(context.Context) (Secret, error) {
+			close(started)
+			<-release
+			return Secret{"v": "old"}, nil
+		})
+		done <- v
+	}()
+	<-started
+	c.invalidateAll()
+	v, err := c.read(ctx, k, func(context.Context) (Secret, error) { return Secret{"v": "new"}, nil })
+	require.NoError(t, err)
+	assert.Equal(t, "new", v["v"], "a read after InvalidateAll does not join the fetch before it")
+	close(release)
+	assert.Equal(t, "old", (<-done)["v"])
+	v, err = c.read(ctx, k, func(context.Context) (Secret, error) { return Secret{"v": "newer"}, nil })
+	require.NoError(t, err)
+	assert.Equal(t, "new", v["v"], "the fetch before InvalidateAll stored nothing")
+}
+
+func TestCloneSecret(t *testing.T) {
+	s := Secret{"n": json.Number("1"), "m": map[string]any{"l": []any{map[string]any{"k": "v"}}}, "nil": nil}
+	c := cloneSecret(s)
+	require.Equal(t, s, c)
+	c["m"].(map[string]any)["l"].([]any)[0].(map[string]any)["k"] = "changed"
+	assert.Equal(t, "v", s["m"].(map[string]any)["l"].([]any)[0].(map[string]any)["k"])
+	assert.Nil(t, cloneSecret(nil))
+}
