@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"time"
 
@@ -208,22 +209,30 @@ func (c *readCache) len() int {
 
 // cloneSecret returns a deep copy of s: the maps and slices that decoding
 // makes are copied, the rest (strings, json.Number, bools, nil) cannot be
-// changed.
+// changed. maps.Clone copies a map's table at once; only the composite
+// values are then replaced by copies.
 func cloneSecret(s Secret) Secret {
 	if s == nil {
 		return nil
 	}
-	m := make(Secret, len(s))
-	for k, v := range s {
-		m[k] = cloneValue(v)
+	return Secret(cloneMap(s))
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	c := maps.Clone(m)
+	for k, v := range c {
+		switch v.(type) {
+		case map[string]any, []any:
+			c[k] = cloneValue(v)
+		}
 	}
-	return m
+	return c
 }
 
 func cloneValue(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
-		return map[string]any(cloneSecret(v))
+		return cloneMap(v)
 	case []any:
 		c := make([]any, len(v))
 		for i, e := range v {
