@@ -156,13 +156,16 @@ func TestCacheTTLBoundsStaleness(t *testing.T) {
 	forEachCachedScope(t, ttl, func(t *testing.T, fx *cacheFixture, ops, other scopeOps, invalidate func(string)) {
 		ctx := context.Background()
 		require.NoError(t, other.create(ctx, "s", val(1)))
-		read := time.Now()
+		// The value is stored between before and after: it expires
+		// between before+ttl and after+ttl.
+		before := time.Now()
 		assert.Equal(t, num(1), readV(t, ops, "s"))
+		after := time.Now()
 		require.NoError(t, other.update(ctx, "s", val(2)))
-		if time.Since(read) < ttl/2 {
+		if time.Since(before) < ttl/2 {
 			assert.Equal(t, num(1), readV(t, ops, "s"), "within the TTL the cached value stands")
 		}
-		time.Sleep(time.Until(read.Add(ttl + 10*time.Millisecond)))
+		time.Sleep(time.Until(after.Add(ttl + 10*time.Millisecond)))
 		assert.Equal(t, num(2), readV(t, ops, "s"), "after the TTL the read asks Vault")
 
 		require.NoError(t, other.update(ctx, "s", val(3)))
