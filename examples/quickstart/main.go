@@ -109,7 +109,7 @@ func demo(ctx context.Context, out io.Writer, srv *vaulttest.Server) error {
 
 	p.step("carol creates org secret team-db", carol.Secrets.CreateOrgSecret(ctx, "team-db", edge.Secret{"password": "s3cret"}))
 	v, err := alice.Secrets.ReadOrgSecret(ctx, "team-db")
-	p.step(fmt.Sprintf("alice reads org secret team-db (%d fields)", len(v)), err)
+	p.step(fmt.Sprintf("alice reads org secret team-db (%s)", fields(len(v))), err)
 	p.step("alice updates org secret team-db", alice.Secrets.UpdateOrgSecret(ctx, "team-db", edge.Secret{"password": "mine"}))
 	_, err = dave.Secrets.ReadOrgSecret(ctx, "team-db")
 	p.step("dave (globex) reads acme's team-db", err)
@@ -128,7 +128,7 @@ func demo(ctx context.Context, out io.Writer, srv *vaulttest.Server) error {
 	_, err = edge.VerifyWrapped(ctx, receiver, w.Token, edge.Origin{Scope: "org", Owner: "acme", Name: "team-db", Mount: srv.Mount})
 	p.step("the receiver verifies it holds acme's team-db", err)
 	v, err = edge.Unwrap(ctx, receiver, w.Token)
-	p.step(fmt.Sprintf("the receiver unwraps it (%d fields)", len(v)), err)
+	p.step(fmt.Sprintf("the receiver unwraps it (%s)", fields(len(v))), err)
 	_, err = edge.Unwrap(ctx, receiver, w.Token)
 	p.step("unwrapping it a second time", err)
 	return nil
@@ -217,4 +217,12 @@ func (p printer) walk(ctx context.Context, title string, ops scopeOps, name stri
 	p.step("read "+name+" after delete", err)
 	p.step("create ../escape", ops.create(ctx, "../escape", edge.Secret{"x": 1}))
 	return ok
+}
+
+// fields says how many fields a value has: "1 field", "2 fields".
+func fields(n int) string {
+	if n == 1 {
+		return "1 field"
+	}
+	return fmt.Sprintf("%d fields", n)
 }

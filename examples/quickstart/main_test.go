@@ -35,12 +35,12 @@ func TestQuickstart(t *testing.T) {
 		{"bob reads user secret diary (his own scope)", "ErrNotFound"},
 		{"bob reads alice's diary path with vault/api", "refused by Vault (HTTP 403)"},
 		{"carol creates org secret team-db", "ok"},
-		{"alice reads org secret team-db (1 fields)", "ok"},
+		{"alice reads org secret team-db (1 field)", "ok"},
 		{"alice updates org secret team-db", "ErrPermissionDenied"},
 		{"dave (globex) reads acme's team-db", "ErrPermissionDenied"},
 		{"carol wraps team-db for two minutes", "ok"},
 		{"the receiver verifies it holds acme's team-db", "ok"},
-		{"the receiver unwraps it (1 fields)", "ok"},
+		{"the receiver unwraps it (1 field)", "ok"},
 		{"unwrapping it a second time", "ErrInvalidToken"},
 	}
 	for _, w := range want {
