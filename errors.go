@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
+	"github.com/edgesdk/edge/internal/errfmt"
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // The sentinel errors below classify every failure the SDK returns. Match
-// them with errors.Is; the concrete error is always an *Error.
+// them with errors.Is; the concrete error is always an *Error, whose Kind
+// is one of them. Their texts are short facts; what to do about each is
+// said here.
 var (
 	// ErrNotFound means the secret does not exist (never written, deleted,
 	// or its latest version was deleted or destroyed in Vault).
@@ -20,9 +22,13 @@ var (
 	// ErrAlreadyExists means Create found a secret with that name.
 	ErrAlreadyExists = errors.New("secret already exists")
 
-	// ErrBadEntry means the input was refused before any request was
-	// sent: an invalid secret or org name, a value that is nil or not
-	// JSON-encodable, or an invalid wrapping TTL.
+	// ErrBadEntry means the input was refused: an invalid secret or org
+	// name, a value that is nil or not JSON-encodable, an invalid
+	// wrapping TTL (all refused before any request is sent), or a Config
+	// that is not valid, a Config.Mount that Vault shows is not a KV
+	// version 2 secrets engine among them (NewSession). Package admin
+	// reports the same mount problem as admin.ErrMountType, which matches
+	// ErrBadEntry too.
 	ErrBadEntry = errors.New("bad entry")
 
 	// ErrPermissionDenied means Vault refused the request (HTTP 403), or
@@ -30,20 +36,23 @@ var (
 	ErrPermissionDenied = errors.New("permission denied")
 
 	// ErrNoEntity means the session's token has no Vault identity entity
-	// (a root token, say), so it has no user scope. Org operations still
-	// work.
-	ErrNoEntity = errors.New("token has no Vault identity entity, so there are no user secrets; log in with an auth method such as userpass or approle")
+	// (a root token, say), so it has no user scope: no user secrets. Org
+	// operations still work. Log in with an auth method, such as userpass
+	// or AppRole (Config.Auth), to get a token with an entity.
+	ErrNoEntity = errors.New("token has no Vault identity entity")
 
-	// ErrNoOrg means an org operation was called on a session with no org
-	// (neither Config.Org nor EDGE_ORG nor EDGE_API_ORG was set).
-	ErrNoOrg = errors.New("session has no org: set Config.Org or EDGE_ORG")
+	// ErrNoOrg means an org operation was called on a session with no
+	// org. Set Config.Org, or EDGE_ORG (else EDGE_API_ORG) in the
+	// environment, or derive a session with Session.WithOrg.
+	ErrNoOrg = errors.New("session has no org")
 
 	// ErrConflict means Update lost the race against concurrent updates
 	// of the same secret more times than it retries.
 	ErrConflict = errors.New("too many concurrent updates")
 
 	// ErrInvalidToken means Vault does not know a wrapping token: it is
-	// malformed, was already unwrapped, or has expired.
+	// malformed, was already unwrapped, or has expired. Ask the sender
+	// for a new one.
 	ErrInvalidToken = errors.New("wrapping token is not valid: malformed, already used or expired")
 
 	// ErrWrongSecret means a wrapping token holds something other than
@@ -84,6 +93,8 @@ var (
 // Unwrap exposes the cause: for a failure Vault reported, that is
 // vault/api's *api.ResponseError, so errors.As reaches the HTTP status.
 // Error strings never contain a secret value or a token.
+//
+// Package admin's *admin.Error prints and matches the same way.
 type Error struct {
 	Op    string // "list", "read", "create", "update", "delete", "wrap", "new session", "with org", "unwrap", "lookup wrapped", "verify wrapped", "encode" or "decode"
 	Scope string // "user" or "org"; empty when no scope applies
@@ -93,7 +104,8 @@ type Error struct {
 }
 
 // Error returns "edge: OP SCOPE secret "NAME": KIND: CAUSE", leaving out
-// the parts that are not set.
+// the parts that are not set, with "(invalid)" in place of a name that
+// is not valid and the cause on one line.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("edge: ")
@@ -105,18 +117,9 @@ func (e *Error) Error() string {
 		}
 	}
 	if e.Name != "" {
-		if ValidName(e.Name) {
-			b.WriteString(" " + strconv.Quote(e.Name))
-		} else {
-			b.WriteString(" (invalid name)")
-		}
+		b.WriteString(" " + errfmt.Quote(e.Name, ValidName(e.Name)))
 	}
-	if e.Kind != nil {
-		b.WriteString(": " + e.Kind.Error())
-	}
-	if e.Err != nil {
-		b.WriteString(": " + vaulterr.Describe(e.Err))
-	}
+	errfmt.WriteTail(&b, e.Kind, e.Err)
 	return b.String()
 }
 
@@ -124,37 +127,23 @@ func (e *Error) Error() string {
 // invalid name left out (it may be a token pasted in the wrong place) and
 // the causes as their one-line texts.
 func (e *Error) GoString() string {
-	name := strconv.Quote(e.Name)
-	if e.Name != "" && !ValidName(e.Name) {
-		name = `"(invalid name)"`
+	name := e.Name
+	if name != "" && !ValidName(name) {
+		name = errfmt.Invalid
 	}
-	var kind, cause string
-	if e.Kind != nil {
-		kind = e.Kind.Error()
-	}
-	if e.Err != nil {
-		cause = vaulterr.Describe(e.Err)
-	}
-	return fmt.Sprintf("&edge.Error{Op:%q, Scope:%q, Name:%s, Kind:%q, Err:%q}", e.Op, e.Scope, name, kind, cause)
+	kind, cause := errfmt.Texts(e.Kind, e.Err)
+	return fmt.Sprintf("&edge.Error{Op:%q, Scope:%q, Name:%q, Kind:%q, Err:%q}", e.Op, e.Scope, name, kind, cause)
 }
 
 // Unwrap returns the underlying cause, or Kind when there is none.
-func (e *Error) Unwrap() error {
-	if e.Err != nil {
-		return e.Err
-	}
-	return e.Kind
-}
+func (e *Error) Unwrap() error { return errfmt.Unwrap(e.Kind, e.Err) }
 
 // Is reports whether target is e's Kind, so that errors.Is(err,
 // ErrNotFound) holds for an *Error of that kind. An ErrUnknownOutcome
 // error whose cause is Vault being unavailable also matches
 // ErrUnavailable.
 func (e *Error) Is(target error) bool {
-	switch {
-	case e.Kind == nil:
-		return false
-	case e.Kind == target:
+	if errfmt.Is(e.Kind, target) {
 		return true
 	}
 	return target == ErrUnavailable && e.Kind == ErrUnknownOutcome && vaulterr.Unavailable(e.Err)

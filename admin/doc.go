@@ -125,4 +125,18 @@
 // membership change applies from the entity's next request on, with no
 // new login. (On a Vault cluster with performance standbys or replicas,
 // identity changes reach the other nodes a moment later.)
+//
+// # Errors
+//
+// Every error is an [*Error], printed and matched as an [*edge.Error] is:
+// "edge admin: OP (org "ORG", entity "ID"): OBJECT: KIND: CAUSE", with the
+// parts that are not set left out, an invalid org or entity id never
+// printed, and errors.Is matching its Kind. The kinds are this package's
+// [ErrUnknownOrg], [ErrUnknownEntity], [ErrMountType] and [ErrNotManaged],
+// and edge's [edge.ErrBadEntry] and [edge.ErrPermissionDenied]. Three of
+// this package's kinds also match the edge sentinel they refine, so that
+// one errors.Is works across both packages: ErrUnknownOrg and
+// ErrUnknownEntity match [edge.ErrNotFound], and ErrMountType (a KV
+// version 1 mount, or another engine) matches [edge.ErrBadEntry], the
+// kind [edge.NewSession] gives the same mount.
 package admin

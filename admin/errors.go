@@ -1,18 +1,19 @@
 package admin
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/internal/errfmt"
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // The errors below, together with edge.ErrBadEntry and
 // edge.ErrPermissionDenied, classify the failures of this package. Match
-// them with errors.Is; the concrete error is always an *Error.
+// them with errors.Is; the concrete error is always an *Error, which
+// prints and matches as an *edge.Error does.
 //
 // Admin returns an error wrapping edge.ErrBadEntry, before sending any
 // request, for an invalid org name or entity id (and New for an invalid
@@ -20,9 +21,9 @@ import (
 // 403 (the operator's token lacks a capability).
 var (
 	// ErrUnknownOrg means the org's identity groups do not exist: the org
-	// was never created with CreateOrg, or was deleted. It matches
-	// edge.ErrNotFound as well.
-	ErrUnknownOrg error = &kindError{"org not found (CreateOrg creates it)", edge.ErrNotFound}
+	// was never created with CreateOrg, or was deleted. Create it with
+	// CreateOrg. It matches edge.ErrNotFound as well.
+	ErrUnknownOrg error = &kindError{"org not found", edge.ErrNotFound}
 
 	// ErrUnknownEntity means AddMember or AddAdmin was given the id of no
 	// Vault identity entity. It matches edge.ErrNotFound as well.
@@ -31,8 +32,10 @@ var (
 	// ErrMountType means Setup found something other than a KV version 2
 	// secrets engine at Config.Mount: a KV version 1 mount (upgrade it with
 	// "vault kv enable-versioning") or another engine. Setup changes
-	// nothing then.
-	ErrMountType error = &kindError{"mount is not a KV version 2 secrets engine", nil}
+	// nothing then. It matches edge.ErrBadEntry as well, the kind
+	// edge.NewSession gives the same mount problem, so that
+	// errors.Is(err, edge.ErrBadEntry) finds it from either package.
+	ErrMountType error = &kindError{"mount is not a KV version 2 secrets engine", edge.ErrBadEntry}
 
 	// ErrNotManaged means a policy or group with the name Admin would use
 	// exists but was not written by this package for the same mount,
@@ -71,7 +74,8 @@ type Error struct {
 
 // Error returns
 // "edge admin: OP (org "ORG", entity "ID"): OBJECT: KIND: CAUSE",
-// leaving out the parts that are not set.
+// leaving out the parts that are not set, with "(invalid)" in place of
+// an org or entity id that is not valid and the cause on one line.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("edge admin: ")
@@ -89,46 +93,28 @@ func (e *Error) Error() string {
 	if e.Object != "" {
 		b.WriteString(": " + e.Object)
 	}
-	if e.Kind != nil {
-		b.WriteString(": " + e.Kind.Error())
-	}
-	if e.Err != nil {
-		b.WriteString(": " + vaulterr.Describe(e.Err))
-	}
+	errfmt.WriteTail(&b, e.Kind, e.Err)
 	return b.String()
 }
 
 // Unwrap returns the underlying cause, or Kind when there is none.
-func (e *Error) Unwrap() error {
-	if e.Err != nil {
-		return e.Err
-	}
-	return e.Kind
-}
+func (e *Error) Unwrap() error { return errfmt.Unwrap(e.Kind, e.Err) }
 
 // Is reports whether target is e's Kind, or a sentinel that Kind matches
 // (ErrUnknownOrg matches edge.ErrNotFound, say).
-func (e *Error) Is(target error) bool {
-	return e.Kind != nil && errors.Is(e.Kind, target)
-}
+func (e *Error) Is(target error) bool { return errfmt.Is(e.Kind, target) }
 
 // GoString prints e for %#v as Error does for %v, its fields named, an
 // invalid org or entity id left out and the causes as their one-line
 // texts.
 func (e *Error) GoString() string {
-	var kind, cause string
-	if e.Kind != nil {
-		kind = e.Kind.Error()
-	}
-	if e.Err != nil {
-		cause = vaulterr.Describe(e.Err)
-	}
+	kind, cause := errfmt.Texts(e.Kind, e.Err)
 	org, entity := e.Org, e.EntityID
 	if org != "" && !edge.ValidName(org) {
-		org = "(invalid)"
+		org = errfmt.Invalid
 	}
 	if entity != "" && !edge.ValidName(entity) {
-		entity = "(invalid)"
+		entity = errfmt.Invalid
 	}
 	return fmt.Sprintf("&admin.Error{Op:%q, Org:%q, EntityID:%q, Object:%q, Kind:%q, Err:%q}", e.Op, org, entity, e.Object, kind, cause)
 }
@@ -136,12 +122,7 @@ func (e *Error) GoString() string {
 // quoteName quotes an org name or entity id for an error message, or says
 // it is invalid: an invalid one may be anything (a token pasted in the
 // wrong place), and the cause quotes at most a short prefix of it.
-func quoteName(s string) string {
-	if edge.ValidName(s) {
-		return strconv.Quote(s)
-	}
-	return "(invalid)"
-}
+func quoteName(s string) string { return errfmt.Quote(s, edge.ValidName(s)) }
 
 // quote quotes s for an error message, cutting it if it is long.
 func quote(s string) string {

@@ -184,5 +184,5 @@ func TestErrorKinds(t *testing.T) {
 	assert.ErrorIs(t, err, admin.ErrUnknownOrg)
 	assert.ErrorIs(t, err, edge.ErrNotFound)
 	assert.NotErrorIs(t, err, edge.ErrBadEntry)
-	assert.Equal(t, `edge admin: add member (org "acme"): org not found (CreateOrg creates it)`, err.Error())
+	assert.Equal(t, `edge admin: add member (org "acme"): org not found`, err.Error())
 }
