@@ -1,0 +1,89 @@
+// Package edgetest gives the tests of code that uses package edge a real
+// HashiCorp Vault, provisioned for Edge, with fresh users and orgs per
+// test.
+//
+//	func TestMain(m *testing.M) { edgetest.Main(m) } // stops the Vault at the end
+//
+//	func TestTeamDB(t *testing.T) {
+//		t.Parallel()
+//		v := edgetest.Start(t)
+//		carol, alice := v.NewUser(t), v.NewUser(t)
+//		org := v.NewOrg(t, carol)          // carol administers a fresh org
+//		v.AddMember(t, org, alice)         // alice is a member of it
+//		admin := v.Session(t, carol, org)  // closed when the test ends
+//		member := v.Session(t, alice, org) // likewise
+//		// ... admin writes org secrets, your code reads them through member.Secrets
+//	}
+//
+// # The shared Vault
+//
+// [Start] starts one Vault per test binary, on its first call, and every
+// later call (from any test, in parallel or not) returns the same
+// [*Vault]. Tests never collide on it: [Vault.NewUser], [Vault.NewOrg] and
+// [Vault.NewAppRole] make new Vault identities and orgs with random names
+// each time, so a test sees only the users, orgs and secrets it made.
+// Nothing is deleted at the end of a test (the names are never reused);
+// sessions made by [Vault.Session] and [Vault.NewSession] are closed by
+// t.Cleanup.
+//
+// By default the Vault is the embedded dev Vault of this repository
+// (internal/devvault: Vault v1.14.0 in memory, on 127.0.0.1, plain HTTP),
+// run as a child process of the test binary. The first start builds it
+// into the user cache directory (about two minutes from a cold Go build
+// cache; well under a second later); starting it takes one to two
+// seconds. It has KV version 2 at "secret", userpass and AppRole, and the
+// Edge user policy written by package admin ([admin.Admin.Setup]).
+//
+// # Stopping it
+//
+// A library cannot own TestMain, so the Vault is stopped in one of three
+// ways:
+//
+//   - [Main] in the package's TestMain runs the tests, stops the Vault
+//     and exits with the tests' exit code; [Stop] does the stopping for a
+//     TestMain of your own.
+//   - Without either, the dev Vault still stops when the test binary
+//     ends: its standard input is a pipe held only by the test process,
+//     and the dev Vault shuts down as soon as that pipe closes, which the
+//     operating system does when the test binary exits, crashes or is
+//     killed (even with SIGKILL); it then stops on its own, taking a
+//     moment that nothing waits for.
+//   - With an external Vault (below) nothing is stopped.
+//
+// [Main] (or [Stop]) is still the better choice: it waits for the dev
+// Vault to exit and reports an unclean exit, so that no process is left
+// running when "go test" prints its result.
+//
+// # An external Vault
+//
+// With EDGE_TEST_VAULT_ADDR and EDGE_TEST_VAULT_TOKEN both set (setting
+// one alone is an error), Start starts nothing and provisions that Vault
+// instead, with the token, which must be able to manage mounts, auth
+// methods, policies and identity groups (a root token in practice): KV
+// version 2 at "secret" (enabled if nothing is mounted there; a KV version
+// 1 or other engine there is an error), userpass (and, on the first
+// [Vault.NewAppRole], AppRole) enabled if missing, and the Edge user
+// policy. The users, roles, orgs, policies, groups and secrets the tests
+// make stay there: use a throwaway Vault, such as "vault server -dev". The
+// token is never printed. This mode needs no Go toolchain beyond the
+// tests' own and no copy of the dev Vault.
+//
+// # Outside this repository
+//
+// The dev Vault is a separate Go module (internal/devvault) so that the
+// SDK never depends on Vault's server code, and Go's module zips leave
+// nested modules out: a module that requires github.com/edgesdk/edge gets
+// package edgetest but not the dev Vault's source. There, set
+// EDGE_TEST_VAULT_ADDR and EDGE_TEST_VAULT_TOKEN (for example to a
+// "vault server -dev -dev-root-token-id=..." started by CI), or
+// EDGE_DEVVAULT_BIN to a devvault binary built from a checkout of this
+// repository (cd internal/devvault && go build -o /some/dir/devvault .);
+// without either, Start fails the test saying so.
+//
+// # Failures and secrets
+//
+// Every method fails the test with t.Fatal (so call them from the test's
+// goroutine, as with t.FailNow) and a message that names the step and
+// Vault's answer. No message, and no String or GoString method, ever
+// shows a token, a password or a secret id.
+package edgetest

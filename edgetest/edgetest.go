@@ -1,0 +1,376 @@
+package edgetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/admin"
+	"github.com/edgesdk/edge/internal/vaultclient"
+	"github.com/edgesdk/edge/internal/vaulttest"
+)
+
+// Environment variables naming an external Vault (see the package
+// documentation).
+const (
+	EnvAddr  = "EDGE_TEST_VAULT_ADDR"
+	EnvToken = "EDGE_TEST_VAULT_TOKEN"
+)
+
+const (
+	// mount is the KV version 2 mount the Vault is provisioned with.
+	mount = "secret"
+	// startTimeout covers a first build of the dev Vault (about two
+	// minutes on 2 cores), its startup and the provisioning.
+	startTimeout = 8 * time.Minute
+	// opTimeout bounds each request series a method sends.
+	opTimeout = time.Minute
+)
+
+// Vault is the running, provisioned Vault that Start returns. Its methods
+// are safe for concurrent use by parallel tests.
+type Vault struct {
+	addr     string
+	external bool
+	srv      *vaulttest.Server // nil for an external Vault
+	root     *api.Client       // the root (or EDGE_TEST_VAULT_TOKEN) token
+	admin    *admin.Admin
+
+	approleOnce sync.Once
+	approleErr  error
+}
+
+// User is a Vault identity with a token, holding only the Edge user
+// policy: its own user secrets, and the org secrets its memberships give.
+// String and GoString print it without its token.
+type User struct {
+	Name     string // the userpass user name (for an AppRole, the role name)
+	Token    string // a client token of the user, from a login
+	EntityID string // the Vault identity entity id: the owner of the user's secrets
+}
+
+// String describes u without its token.
+func (u User) String() string {
+	return fmt.Sprintf("edgetest.User{Name: %q, EntityID: %q, Token: <redacted>}", u.Name, u.EntityID)
+}
+
+// GoString is String, so that %#v does not print the token either.
+func (u User) GoString() string { return u.String() }
+
+var shared struct {
+	once    sync.Once
+	mu      sync.Mutex
+	v       *Vault
+	err     error
+	stopped bool
+}
+
+// Start returns the Vault shared by all tests of the test binary,
+// starting and provisioning it on the first call (see the package
+// documentation: the embedded dev Vault, or the external Vault that
+// EDGE_TEST_VAULT_ADDR and EDGE_TEST_VAULT_TOKEN name). It fails the test
+// with t.Fatal if the Vault cannot be started, on this and every later
+// call, or if Stop has already stopped it.
+func Start(t testing.TB) *Vault {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.mu.Lock()
+		stopped := shared.stopped
+		shared.mu.Unlock()
+		if stopped {
+			return // never start a Vault that nothing would stop
+		}
+		v, err := start()
+		shared.mu.Lock()
+		shared.v, shared.err = v, err
+		shared.mu.Unlock()
+	})
+	shared.mu.Lock()
+	v, err, stopped := shared.v, shared.err, shared.stopped
+	shared.mu.Unlock()
+	switch {
+	case err != nil:
+		t.Fatalf("edgetest: starting Vault: %v", err)
+	case stopped:
+		t.Fatalf("edgetest: the shared Vault was stopped (edgetest.Stop or edgetest.Main already ran)")
+	}
+	return v
+}
+
+// start starts or connects to the Vault and provisions it for Edge.
+func start() (*Vault, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	addr, token := os.Getenv(EnvAddr), os.Getenv(EnvToken)
+	if (addr == "") != (token == "") {
+		return nil, fmt.Errorf("set both %s and %s to use an external Vault (only one is set)", EnvAddr, EnvToken)
+	}
+	v := &Vault{external: addr != ""}
+	if !v.external {
+		// Local: the external case is handled here, without the dev
+		// Vault's binary, which a module outside this repository lacks.
+		srv, err := vaulttest.Start(ctx, vaulttest.Options{Local: true})
+		if err != nil {
+			return nil, fmt.Errorf("%w\n(to use a Vault of your own instead, set %s and %s)", err, EnvAddr, EnvToken)
+		}
+		v.srv = srv
+		addr, token = srv.Addr, srv.RootToken
+	}
+	v.addr = strings.TrimRight(addr, "/")
+	if err := v.provision(ctx, token); err != nil {
+		_ = v.srv.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *Vault) provision(ctx context.Context, token string) error {
+	root, err := api.NewClient(&api.Config{Address: v.addr})
+	if err != nil {
+		return fmt.Errorf("vault client for %s: %w", v.addr, err)
+	}
+	root.SetToken(token)
+	root.ClearNamespace() // a developer's VAULT_NAMESPACE is not for this Vault
+	v.root = root
+	if err := v.ensureAuth(ctx, "userpass"); err != nil {
+		return err
+	}
+	v.admin, err = admin.New(admin.Config{Client: root, Mount: mount})
+	if err != nil {
+		return err
+	}
+	if err := v.admin.Setup(ctx); err != nil {
+		return fmt.Errorf("setting up Vault for Edge: %w", err)
+	}
+	return nil
+}
+
+// ensureAuth enables the auth method kind at path kind unless something
+// is mounted there.
+func (v *Vault) ensureAuth(ctx context.Context, kind string) error {
+	auths, err := v.root.Sys().ListAuthWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("listing auth methods: %w", err)
+	}
+	if m, ok := auths[kind+"/"]; ok {
+		if m.Type != kind {
+			return fmt.Errorf("auth method at %s/ is %q, not %q", kind, m.Type, kind)
+		}
+		return nil
+	}
+	if err := v.root.Sys().EnableAuthWithOptionsWithContext(ctx, kind, &api.EnableAuthOptions{Type: kind}); err != nil {
+		return fmt.Errorf("enabling the %s auth method: %w", kind, err)
+	}
+	return nil
+}
+
+// Main runs the tests of m, stops the shared Vault if a test started it,
+// and exits with the tests' exit code. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { edgetest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if err := Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// Stop stops the shared Vault, waiting for the dev Vault to exit, and
+// returns an error if it did not exit cleanly. It does nothing if no test
+// started one, or for an external Vault. Call it at the end of a TestMain
+// of your own (Main does); Start fails the tests that call it afterwards.
+func Stop() error {
+	shared.mu.Lock()
+	v := shared.v
+	shared.stopped = true
+	shared.mu.Unlock()
+	if v == nil {
+		return nil
+	}
+	vaultclient.CloseIdle(v.root)
+	if err := v.srv.Close(); err != nil {
+		return fmt.Errorf("edgetest: stopping the dev Vault: %w", err)
+	}
+	return nil
+}
+
+// Addr returns the Vault's address, such as "http://127.0.0.1:41234",
+// for edge.Config.Address or api.Config.Address.
+func (v *Vault) Addr() string { return v.addr }
+
+// Mount returns the path of the KV version 2 mount that holds the Edge
+// secrets ("secret"), for edge.Config.Mount and edge.Origin.Mount.
+func (v *Vault) Mount() string { return mount }
+
+// External reports whether v is an external Vault named by
+// EDGE_TEST_VAULT_ADDR rather than the embedded dev Vault.
+func (v *Vault) External() bool { return v.external }
+
+// Admin returns the Vault's Edge operator, an *admin.Admin working with
+// the root token (or EDGE_TEST_VAULT_TOKEN), for what the methods of v do
+// not cover: RemoveAdmin, DeleteOrg, Members, Admins, the policy names.
+// It is shared: do not use it to change what other tests rely on.
+func (v *Vault) Admin() *admin.Admin { return v.admin }
+
+func opContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), opTimeout)
+}
+
+// NewUser makes a new userpass user, with a random name and a Vault
+// identity entity of its own, holding only the Edge user policy (as an
+// operator would make one), logs it in and returns it.
+func (v *Vault) NewUser(t testing.TB) User {
+	t.Helper()
+	ctx, cancel := opContext()
+	defer cancel()
+	u, err := v.newUser(ctx)
+	if err != nil {
+		t.Fatalf("edgetest: NewUser: %v", err)
+	}
+	return u
+}
+
+func (v *Vault) newUser(ctx context.Context) (User, error) {
+	name := vaulttest.UniqueName("edgetest-user")
+	password := vaulttest.UniqueName("pw")
+	_, err := v.root.Logical().WriteWithContext(ctx, "auth/userpass/users/"+name, map[string]any{
+		"password":       password,
+		"token_policies": []string{v.admin.UserPolicyName()},
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("creating userpass user %s: %w", name, err)
+	}
+	login, err := v.anonymous()
+	if err != nil {
+		return User{}, err
+	}
+	secret, err := login.Logical().WriteWithContext(ctx, "auth/userpass/login/"+name, map[string]any{"password": password})
+	if err != nil {
+		return User{}, fmt.Errorf("logging in as %s: %w", name, err)
+	}
+	return userOf(name, secret)
+}
+
+// anonymous returns a client of the Vault without a token, for logins.
+func (v *Vault) anonymous() (*api.Client, error) {
+	c, err := v.root.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("vault client: %w", err)
+	}
+	c.ClearToken()
+	return c, nil
+}
+
+// userOf reads a login's answer.
+func userOf(name string, login *api.Secret) (User, error) {
+	if login == nil || login.Auth == nil || login.Auth.ClientToken == "" || login.Auth.EntityID == "" {
+		return User{}, fmt.Errorf("the login of %s returned no token or no entity id", name)
+	}
+	return User{Name: name, Token: login.Auth.ClientToken, EntityID: login.Auth.EntityID}, nil
+}
+
+// NewOrg creates a new org with a random name, makes each of admins an
+// admin of it, and returns its name. Org admins may create, update and
+// delete the org's secrets, members may list, read and wrap them (see
+// AddMember).
+func (v *Vault) NewOrg(t testing.TB, admins ...User) string {
+	t.Helper()
+	ctx, cancel := opContext()
+	defer cancel()
+	org := vaulttest.UniqueName("edgetest-org")
+	if err := v.admin.CreateOrg(ctx, org); err != nil {
+		t.Fatalf("edgetest: NewOrg: %v", err)
+	}
+	for _, a := range admins {
+		if err := v.admin.AddAdmin(ctx, org, a.EntityID); err != nil {
+			t.Fatalf("edgetest: NewOrg: making %s an admin of %s: %v", a.Name, org, err)
+		}
+	}
+	return org
+}
+
+// AddMember makes u a member of org: u may then list, read and wrap the
+// org's secrets, from u's next request on.
+func (v *Vault) AddMember(t testing.TB, org string, u User) {
+	t.Helper()
+	v.edit(t, "AddMember", v.admin.AddMember, org, u)
+}
+
+// AddAdmin makes u an admin of org: u may then also create, update and
+// delete the org's secrets.
+func (v *Vault) AddAdmin(t testing.TB, org string, u User) {
+	t.Helper()
+	v.edit(t, "AddAdmin", v.admin.AddAdmin, org, u)
+}
+
+// RemoveMember takes u out of org's members: from u's next request on,
+// Vault refuses u the org's secrets (unless u is also an admin). A
+// session with a read cache (edge.Config.CacheTTL) may still answer
+// reads from its cache until they expire.
+func (v *Vault) RemoveMember(t testing.TB, org string, u User) {
+	t.Helper()
+	v.edit(t, "RemoveMember", v.admin.RemoveMember, org, u)
+}
+
+func (v *Vault) edit(t testing.TB, op string, f func(context.Context, string, string) error, org string, u User) {
+	t.Helper()
+	ctx, cancel := opContext()
+	defer cancel()
+	if err := f(ctx, org, u.EntityID); err != nil {
+		t.Fatalf("edgetest: %s %s, org %s: %v", op, u.Name, org, err)
+	}
+}
+
+// Config returns the edge.Config of a session of u on org at v: Address,
+// Token, Mount and Org set. Other fields are left empty, so that
+// edge.NewSession takes them from the environment and its defaults, and
+// so does Org if org is "" (EDGE_ORG). Use it for code under test that
+// makes its own sessions; set Auth, CacheTTL, Logger, ... as needed.
+func (v *Vault) Config(u User, org string) edge.Config {
+	return edge.Config{Address: v.addr, Token: u.Token, Mount: mount, Org: org}
+}
+
+// Session returns a session of u on org (with org "", EDGE_ORG or no org;
+// see Config), closed by t.Cleanup when the test ends.
+func (v *Vault) Session(t testing.TB, u User, org string) *edge.Session {
+	t.Helper()
+	return v.newSession(t, "Session", v.Config(u, org))
+}
+
+// NewSession is edge.NewSession for a test: it fills in cfg.Address and
+// cfg.Mount with v's when they are empty (and cfg.Client is nil), makes
+// the session, fails the test if it cannot, and closes the session with
+// t.Cleanup when the test ends.
+func (v *Vault) NewSession(t testing.TB, cfg edge.Config) *edge.Session {
+	t.Helper()
+	if cfg.Address == "" && cfg.Client == nil {
+		cfg.Address = v.addr
+	}
+	if cfg.Mount == "" {
+		cfg.Mount = mount
+	}
+	return v.newSession(t, "NewSession", cfg)
+}
+
+func (v *Vault) newSession(t testing.TB, op string, cfg edge.Config) *edge.Session {
+	t.Helper()
+	ctx, cancel := opContext()
+	defer cancel()
+	sess, err := edge.NewSession(ctx, cfg)
+	if err != nil {
+		t.Fatalf("edgetest: %s: %v", op, err)
+	}
+	t.Cleanup(func() { _ = sess.Close() })
+	return sess
+}

@@ -1,0 +1,239 @@
+package edgetest_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+)
+
+func TestStartIsShared(t *testing.T) {
+	t.Parallel()
+	v := edgetest.Start(t)
+	assert.Same(t, v, edgetest.Start(t))
+	assert.True(t, strings.HasPrefix(v.Addr(), "http"), v.Addr())
+	assert.Equal(t, "secret", v.Mount())
+	assert.Equal(t, "secret", v.Admin().Mount())
+}
+
+// TestParallelTestsNeverCollide runs parallel tests that each make a
+// user, an org and secrets of the same names: each sees only its own.
+func TestParallelTestsNeverCollide(t *testing.T) {
+	t.Parallel()
+	v := edgetest.Start(t)
+	var (
+		mu       sync.Mutex
+		names    = map[string]bool{}
+		entities = map[string]bool{}
+		orgs     = map[string]bool{}
+	)
+	for i := range 8 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			u := v.NewUser(t)
+			org := v.NewOrg(t, u)
+			mu.Lock()
+			assert.False(t, names[u.Name] || entities[u.EntityID] || orgs[org], "a name was handed out twice")
+			names[u.Name], entities[u.EntityID], orgs[org] = true, true, true
+			mu.Unlock()
+
+			sess := v.Session(t, u, org)
+			assert.Equal(t, u.EntityID, sess.EntityID())
+			assert.Equal(t, org, sess.Org())
+			mine := edge.Secret{"i": fmt.Sprint(i)}
+			require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "same-name", mine))
+			require.NoError(t, sess.Secrets.CreateOrgSecret(ctx, "same-name", mine))
+			for _, read := range []func(context.Context, string) (edge.Secret, error){sess.Secrets.ReadUserSecret, sess.Secrets.ReadOrgSecret} {
+				got, err := read(ctx, "same-name")
+				require.NoError(t, err)
+				assert.Equal(t, mine, got)
+			}
+			for _, list := range []func(context.Context) ([]string, error){sess.Secrets.ListUserSecrets, sess.Secrets.ListOrgSecrets} {
+				got, err := list(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, []string{"same-name"}, got)
+			}
+		})
+	}
+}
+
+// TestAccessModel checks what the Vault enforces on the users and orgs
+// edgetest makes: admins write, members read, outsiders get nothing.
+func TestAccessModel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	v := edgetest.Start(t)
+	carol, alice, dave := v.NewUser(t), v.NewUser(t), v.NewUser(t)
+	org := v.NewOrg(t, carol)
+	v.AddMember(t, org, alice)
+	admin, member, outsider := v.Session(t, carol, org), v.Session(t, alice, org), v.Session(t, dave, org)
+
+	require.NoError(t, admin.Secrets.CreateOrgSecret(ctx, "team-db", edge.Secret{"password": "s3cret"}))
+	require.NoError(t, admin.Secrets.UpdateOrgSecret(ctx, "team-db", edge.Secret{"password": "v2"}))
+
+	got, err := member.Secrets.ReadOrgSecret(ctx, "team-db")
+	require.NoError(t, err, "a member reads the org's secrets")
+	assert.Equal(t, edge.Secret{"password": "v2"}, got)
+	names, err := member.Secrets.ListOrgSecrets(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"team-db"}, names)
+	_, err = member.Secrets.WrapOrgSecret(ctx, "team-db")
+	require.NoError(t, err, "a member wraps the org's secrets")
+	err = member.Secrets.UpdateOrgSecret(ctx, "team-db", edge.Secret{"password": "mine"})
+	assert.ErrorIs(t, err, edge.ErrPermissionDenied, "a member may not write")
+	err = member.Secrets.CreateOrgSecret(ctx, "other", edge.Secret{"x": "y"})
+	assert.ErrorIs(t, err, edge.ErrPermissionDenied, "a member may not create")
+
+	_, err = outsider.Secrets.ReadOrgSecret(ctx, "team-db")
+	assert.ErrorIs(t, err, edge.ErrPermissionDenied, "an outsider may not read")
+	_, err = outsider.Secrets.ListOrgSecrets(ctx)
+	assert.ErrorIs(t, err, edge.ErrPermissionDenied, "an outsider may not list")
+
+	// User secrets stay private, even from the org's admin.
+	require.NoError(t, member.Secrets.CreateUserSecret(ctx, "diary", edge.Secret{"entry": "dear diary"}))
+	_, err = admin.Secrets.ReadUserSecret(ctx, "diary")
+	assert.ErrorIs(t, err, edge.ErrNotFound, "the admin's own scope has no diary")
+
+	// A second admin writes; a removed member reads no more.
+	v.AddAdmin(t, org, dave)
+	require.NoError(t, outsider.Secrets.DeleteOrgSecret(ctx, "team-db"))
+	v.RemoveMember(t, org, alice)
+	_, err = member.Secrets.ListOrgSecrets(ctx)
+	assert.ErrorIs(t, err, edge.ErrPermissionDenied, "a removed member may not list")
+}
+
+// TestSessionClosedAtCleanup shows that the session made in a subtest is
+// closed when the subtest ends: Close drops a session's read cache, so a
+// read after the cleanup reaches Vault and sees a newer value that the
+// one-hour cache would otherwise have hidden.
+func TestSessionClosedAtCleanup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	v := edgetest.Start(t)
+	carol, alice := v.NewUser(t), v.NewUser(t)
+	org := v.NewOrg(t, carol)
+	v.AddMember(t, org, alice)
+	admin := v.Session(t, carol, org)
+	require.NoError(t, admin.Secrets.CreateOrgSecret(ctx, "flag", edge.Secret{"v": "1"}))
+
+	var cached *edge.Session
+	t.Run("sub", func(t *testing.T) {
+		cfg := v.Config(alice, org)
+		cfg.CacheTTL = time.Hour
+		cached = v.NewSession(t, cfg)
+		got, err := cached.Secrets.ReadOrgSecret(ctx, "flag")
+		require.NoError(t, err)
+		require.Equal(t, edge.Secret{"v": "1"}, got)
+		// Another client's write is hidden by the cache while the
+		// session is open.
+		require.NoError(t, admin.Secrets.UpdateOrgSecret(ctx, "flag", edge.Secret{"v": "2"}))
+		got, err = cached.Secrets.ReadOrgSecret(ctx, "flag")
+		require.NoError(t, err)
+		require.Equal(t, edge.Secret{"v": "1"}, got, "served from the cache")
+	})
+	got, err := cached.Secrets.ReadOrgSecret(ctx, "flag")
+	require.NoError(t, err)
+	assert.Equal(t, edge.Secret{"v": "2"}, got, "the subtest's cleanup closed the session, dropping its cache")
+}
+
+// TestAppRole logs in as a service would, with the role's credentials.
+func TestAppRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	v := edgetest.Start(t)
+	carol := v.NewUser(t)
+	role := v.NewAppRole(t)
+	assert.NotEmpty(t, role.RoleID)
+	org := v.NewOrg(t, carol)
+	v.AddMember(t, org, role.User)
+	require.NoError(t, v.Session(t, carol, org).Secrets.CreateOrgSecret(ctx, "db", edge.Secret{"dsn": "postgres://db"}))
+
+	sess := v.NewSession(t, edge.Config{Auth: role.Auth(t), Org: org})
+	assert.Equal(t, role.EntityID, sess.EntityID(), "every login of the role is the same entity")
+	got, err := sess.Secrets.ReadOrgSecret(ctx, "db")
+	require.NoError(t, err)
+	assert.Equal(t, edge.Secret{"dsn": "postgres://db"}, got)
+
+	// The token of NewAppRole's own login works too.
+	_, err = v.Session(t, role.User, org).Secrets.ReadOrgSecret(ctx, "db")
+	require.NoError(t, err)
+}
+
+func TestStringsHideCredentials(t *testing.T) {
+	t.Parallel()
+	v := edgetest.Start(t)
+	u, role := v.NewUser(t), v.NewAppRole(t)
+	for _, s := range []string{
+		u.String(), fmt.Sprintf("%v %+v %#v %s", u, u, u, u),
+		role.String(), fmt.Sprintf("%v %+v %#v %s", role, role, role, role),
+		fmt.Sprint([]edgetest.User{u}), fmt.Sprintf("%#v", []edgetest.AppRole{role}),
+	} {
+		assert.NotContains(t, s, u.Token)
+		assert.NotContains(t, s, role.Token)
+		assert.NotContains(t, s, role.SecretID)
+		assert.Contains(t, s, "<redacted>")
+	}
+}
+
+// fatalTB records what a helper passes to Fatalf and ends the goroutine,
+// as testing.T's Fatalf does.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Helper() {}
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// fatalOf runs f with a fatalTB and returns the message it failed with.
+func fatalOf(t *testing.T, f func(tb testing.TB)) string {
+	t.Helper()
+	tb := &fatalTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(tb)
+	}()
+	<-done
+	return tb.msg
+}
+
+// TestFailuresAreFatal: each failure ends the test with a message that
+// says what failed, and never shows a token.
+func TestFailuresAreFatal(t *testing.T) {
+	t.Parallel()
+	v := edgetest.Start(t)
+	u := v.NewUser(t)
+
+	msg := fatalOf(t, func(tb testing.TB) { v.AddMember(tb, "edgetest-no-such-org", u) })
+	assert.Contains(t, msg, "edgetest: AddMember "+u.Name+", org edgetest-no-such-org")
+	assert.NotContains(t, msg, u.Token)
+
+	bad := u
+	bad.Token = "hvs.not-a-token-at-all-0123456789"
+	msg = fatalOf(t, func(tb testing.TB) { v.Session(tb, bad, "") })
+	assert.Contains(t, msg, "edgetest: Session")
+	assert.Contains(t, msg, "permission denied")
+	assert.NotContains(t, msg, bad.Token)
+
+	msg = fatalOf(t, func(tb testing.TB) { v.Session(tb, u, "not a valid org") })
+	assert.Contains(t, msg, "edgetest: Session")
+	assert.NotContains(t, msg, u.Token)
+
+	msg = fatalOf(t, func(tb testing.TB) { v.NewOrg(tb, bad, edgetest.User{Name: "ghost", EntityID: "no-such-entity"}) })
+	assert.Contains(t, msg, "edgetest: NewOrg: making ")
+	assert.NotContains(t, msg, bad.Token)
+}

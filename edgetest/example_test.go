@@ -1,0 +1,317 @@
+package edgetest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+)
+
+// exampleTB stands in for a test's *testing.T in these examples, which
+// have none: Fatalf panics (failing the example) and the cleanups run at
+// done. In a test, pass the test's t.
+type exampleTB struct {
+	testing.TB
+	cleanups []func()
+}
+
+func exampleT() *exampleTB                             { return &exampleTB{} }
+func (e *exampleTB) Helper()                           {}
+func (e *exampleTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (e *exampleTB) Cleanup(f func())                  { e.cleanups = append(e.cleanups, f) }
+func (e *exampleTB) done() {
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
+}
+
+// A test of code that reads an org secret: an admin writes it, a member
+// reads it, an outsider is refused.
+func Example() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	carol, alice, dave := v.NewUser(t), v.NewUser(t), v.NewUser(t)
+	org := v.NewOrg(t, carol)
+	v.AddMember(t, org, alice)
+
+	err := v.Session(t, carol, org).Secrets.CreateOrgSecret(ctx, "team-db", edge.Secret{"password": "s3cret"})
+	fmt.Println("carol (admin) creates team-db:", err)
+	s, err := v.Session(t, alice, org).Secrets.ReadOrgSecret(ctx, "team-db")
+	fmt.Println("alice (member) reads team-db:", s, err)
+	_, err = v.Session(t, dave, org).Secrets.ReadOrgSecret(ctx, "team-db")
+	fmt.Println("dave (outsider) is refused:", errors.Is(err, edge.ErrPermissionDenied))
+	// Output:
+	// carol (admin) creates team-db: <nil>
+	// alice (member) reads team-db: edge.Secret{password:<redacted>} <nil>
+	// dave (outsider) is refused: true
+}
+
+func ExampleStart() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+
+	v := edgetest.Start(t)
+	fmt.Println("the same Vault for every test:", v == edgetest.Start(t))
+	// Output: the same Vault for every test: true
+}
+
+// In the package's main_test.go (an example that runs the tests cannot
+// run itself).
+func ExampleMain() {
+	testMain := func(m *testing.M) {
+		edgetest.Main(m) // runs the tests, stops the Vault, exits
+	}
+	_ = testMain
+}
+
+// A TestMain of one's own stops the shared Vault with Stop.
+func ExampleStop() {
+	testMain := func(m *testing.M) {
+		// ... set up what the tests need
+		code := m.Run()
+		if err := edgetest.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		os.Exit(code)
+	}
+	_ = testMain
+}
+
+func ExampleVault_Addr() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+
+	v := edgetest.Start(t)
+	fmt.Println(strings.HasPrefix(v.Addr(), "http://") || strings.HasPrefix(v.Addr(), "https://"))
+	// Output: true
+}
+
+func ExampleVault_Mount() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+
+	v := edgetest.Start(t)
+	// For an edge.Origin, say, when verifying a wrapping token.
+	want := edge.OrgSecretOrigin("acme", "team-db")
+	want.Mount = v.Mount()
+	fmt.Println(want.Mount)
+	// Output: secret
+}
+
+func ExampleVault_External() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+
+	v := edgetest.Start(t)
+	if v.External() {
+		fmt.Println("an external Vault: the users and orgs the tests make stay there")
+	}
+}
+
+func ExampleVault_Admin() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	carol, alice := v.NewUser(t), v.NewUser(t)
+	org := v.NewOrg(t, carol, alice)
+	// What the methods of Vault do not cover: here, RemoveAdmin.
+	if err := v.Admin().RemoveAdmin(ctx, org, alice.EntityID); err != nil {
+		t.Fatalf("%v", err)
+	}
+	admins, err := v.Admin().Admins(ctx, org)
+	fmt.Println(len(admins), admins[0] == carol.EntityID, err)
+	// Output: 1 true <nil>
+}
+
+func ExampleVault_NewUser() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	alice := v.NewUser(t)
+	sess := v.Session(t, alice, "")
+	err := sess.Secrets.CreateUserSecret(ctx, "api-key", edge.Secret{"key": "k-123"})
+	fmt.Println(err, sess.EntityID() == alice.EntityID)
+	// Output: <nil> true
+}
+
+func ExampleVault_NewOrg() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	carol := v.NewUser(t)
+	org := v.NewOrg(t, carol) // carol administers it
+	err := v.Session(t, carol, org).Secrets.CreateOrgSecret(ctx, "team-db", edge.Secret{"password": "s3cret"})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+func ExampleVault_AddMember() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	carol, alice := v.NewUser(t), v.NewUser(t)
+	org := v.NewOrg(t, carol)
+	v.AddMember(t, org, alice)
+	member := v.Session(t, alice, org)
+	_, err := member.Secrets.ListOrgSecrets(ctx)
+	fmt.Println("alice lists:", err)
+	err = member.Secrets.CreateOrgSecret(ctx, "mine", edge.Secret{"x": "y"})
+	fmt.Println("alice writes:", errors.Is(err, edge.ErrPermissionDenied))
+	// Output:
+	// alice lists: <nil>
+	// alice writes: true
+}
+
+func ExampleVault_AddAdmin() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	alice := v.NewUser(t)
+	org := v.NewOrg(t) // no admin yet
+	v.AddAdmin(t, org, alice)
+	err := v.Session(t, alice, org).Secrets.CreateOrgSecret(ctx, "team-db", edge.Secret{"password": "s3cret"})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+func ExampleVault_RemoveMember() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	alice := v.NewUser(t)
+	org := v.NewOrg(t)
+	v.AddMember(t, org, alice)
+	member := v.Session(t, alice, org)
+	v.RemoveMember(t, org, alice)
+	_, err := member.Secrets.ListOrgSecrets(ctx)
+	fmt.Println(errors.Is(err, edge.ErrPermissionDenied))
+	// Output: true
+}
+
+// Code under test that makes its own session gets its configuration.
+func ExampleVault_Config() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	alice := v.NewUser(t)
+	cfg := v.Config(alice, "")
+	cfg.Logger = nil // ... and whatever the code under test sets
+	sess, err := edge.NewSession(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	defer sess.Close()
+	fmt.Println(cfg.Address == v.Addr(), cfg.Mount, sess.EntityID() == alice.EntityID)
+	// Output: true secret true
+}
+
+func ExampleVault_Session() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	carol := v.NewUser(t)
+	org := v.NewOrg(t, carol)
+	sess := v.Session(t, carol, org) // closed when the test ends
+	fmt.Println(sess.Org() == org, sess.Secrets.CreateOrgSecret(ctx, "team-db", edge.Secret{"password": "s3cret"}))
+	// Output: true <nil>
+}
+
+// A session with settings of its own: here a read cache.
+func ExampleVault_NewSession() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	alice := v.NewUser(t)
+	cfg := v.Config(alice, "")
+	cfg.CacheTTL = time.Minute
+	sess := v.NewSession(t, cfg) // closed when the test ends
+	fmt.Println(sess.Secrets.CreateUserSecret(ctx, "api-key", edge.Secret{"key": "k-123"}))
+	// Output: <nil>
+}
+
+// A service logging in with AppRole, member of an org.
+func ExampleVault_NewAppRole() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	carol := v.NewUser(t)
+	org := v.NewOrg(t, carol)
+	role := v.NewAppRole(t)
+	v.AddMember(t, org, role.User)
+	if err := v.Session(t, carol, org).Secrets.CreateOrgSecret(ctx, "db", edge.Secret{"dsn": "postgres://db"}); err != nil {
+		t.Fatalf("%v", err)
+	}
+
+	sess := v.NewSession(t, edge.Config{Auth: role.Auth(t), Org: org})
+	s, err := sess.Secrets.ReadOrgSecret(ctx, "db")
+	fmt.Println(s.Reveal()["dsn"], err, sess.EntityID() == role.EntityID)
+	// Output: postgres://db <nil> true
+}
+
+func ExampleAppRole_Auth() {
+	t := exampleT() // in a test: the test's t
+	defer t.done()
+
+	v := edgetest.Start(t)
+	role := v.NewAppRole(t)
+	sess := v.NewSession(t, edge.Config{Auth: role.Auth(t)})
+	fmt.Println(sess.EntityID() == role.EntityID)
+	// Output: true
+}
+
+func ExampleAppRole_String() {
+	role := edgetest.AppRole{
+		User:     edgetest.User{Name: "billing", Token: "hvs.example", EntityID: "e-1"},
+		RoleID:   "r-1",
+		SecretID: "s-1",
+	}
+	fmt.Println(role)
+	// Output: edgetest.AppRole{Name: "billing", RoleID: "r-1", EntityID: "e-1", SecretID: <redacted>, Token: <redacted>}
+}
+
+func ExampleAppRole_GoString() {
+	role := edgetest.AppRole{User: edgetest.User{Name: "billing", Token: "hvs.example", EntityID: "e-1"}, RoleID: "r-1", SecretID: "s-1"}
+	fmt.Printf("%#v\n", role)
+	// Output: edgetest.AppRole{Name: "billing", RoleID: "r-1", EntityID: "e-1", SecretID: <redacted>, Token: <redacted>}
+}
+
+func ExampleUser_String() {
+	u := edgetest.User{Name: "alice", Token: "hvs.example", EntityID: "e-1"}
+	fmt.Println(u)
+	// Output: edgetest.User{Name: "alice", EntityID: "e-1", Token: <redacted>}
+}
+
+func ExampleUser_GoString() {
+	u := edgetest.User{Name: "alice", Token: "hvs.example", EntityID: "e-1"}
+	fmt.Printf("%#v\n", u)
+	// Output: edgetest.User{Name: "alice", EntityID: "e-1", Token: <redacted>}
+}
