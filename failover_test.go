@@ -5,6 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -26,6 +31,19 @@ import (
 // EDGE_FAILOVER_OPS changes it.
 const failoverOps = 3000
 
+// failoverWorkers is the number of workers of TestFailover.
+const failoverWorkers = 4
+
+// failoverMaxPause bounds the longest time in which no operation
+// succeeded, and the longest operation: an election (a stopped or
+// stepped-down active node hands its leadership over within about a
+// second; devvault's Raft replaces a lost leader within 2 to 4 s) plus a
+// wide margin for a loaded machine. A pause as long as the retry budget
+// means the workers spent it on something that could not answer while
+// the cluster served: such as the stopped active node, which a standby
+// names in the redirect it answers when a forwarded request is cut off.
+const failoverMaxPause = 15 * time.Second
+
 // expected is what a worker knows of one of its secrets: whether it
 // exists and with which value, unless an outcome was unknown.
 type expected struct {
@@ -40,10 +58,12 @@ type failoverStats struct {
 
 	mu          sync.Mutex
 	lastSuccess time.Time
-	pause       time.Duration // the longest time no operation succeeded
+	pause       time.Duration              // the longest time no operation succeeded
+	slowest     time.Duration              // the longest operation
+	succeeded   [failoverWorkers]time.Time // each worker's last success
 }
 
-func (s *failoverStats) success() {
+func (s *failoverStats) success(w int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -51,6 +71,26 @@ func (s *failoverStats) success() {
 		s.pause = max(s.pause, now.Sub(s.lastSuccess))
 	}
 	s.lastSuccess = now
+	s.succeeded[w] = now
+}
+
+func (s *failoverStats) took(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slowest = max(s.slowest, d)
+}
+
+// allSucceededSince reports whether every worker had an operation
+// succeed after t.
+func (s *failoverStats) allSucceededSince(t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, at := range s.succeeded {
+		if !at.After(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // TestFailover runs the SDK against a three-node Raft cluster, pointed at
@@ -59,8 +99,9 @@ func (s *failoverStats) success() {
 // active node is stopped, and later the next active node steps down (or
 // is stopped). Every write the SDK acknowledged must be readable with its
 // value afterwards, no answer may be false (ErrAlreadyExists or
-// ErrNotFound where the worker knows better), and errors must be typed
-// and at most 1% of the operations.
+// ErrNotFound where the worker knows better), errors must be typed and
+// at most 1% of the operations, and neither a pause without a successful
+// operation nor any one operation may last failoverMaxPause.
 func TestFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a three-node cluster")
@@ -98,8 +139,8 @@ func TestFailover(t *testing.T) {
 	var stats failoverStats
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	models := make([]map[string]*expected, 4)
-	for w := range 4 {
+	models := make([]map[string]*expected, failoverWorkers)
+	for w := range failoverWorkers {
 		models[w] = map[string]*expected{}
 		ops := userOps(sess)
 		if w >= 2 {
@@ -123,6 +164,14 @@ func TestFailover(t *testing.T) {
 	require.NoError(t, err)
 	leaderChanges++
 	t.Logf("failover 1: %s stopped, %s active after %v (ready after %v)", f1.Previous, f1.Active, f1.Election, f1.Ready)
+	// Every worker gets through the standby with the stopped node gone
+	// before it comes back on its address: restarted at once, it would
+	// rescue a client that keeps retrying it.
+	failedOver := time.Now()
+	for deadline := failedOver.Add(2 * time.Minute); !stats.allSucceededSince(failedOver); {
+		require.True(t, time.Now().Before(deadline), "the workers did not get through after failover 1")
+		time.Sleep(10 * time.Millisecond)
+	}
 	_, err = cluster.StartNode(ctx, f1.Previous)
 	require.NoError(t, err)
 
@@ -130,14 +179,16 @@ func TestFailover(t *testing.T) {
 	active, err := cluster.ActiveAddr(ctx)
 	require.NoError(t, err)
 	var f2 *vaulttest.Failover
+	how := "stopped"
 	if active == standby {
+		how = "stepped down"
 		f2, err = cluster.StepDown(ctx) // the node the client talks to stays up
 	} else {
 		f2, err = cluster.StopActive(ctx)
 	}
 	require.NoError(t, err)
 	leaderChanges++
-	t.Logf("failover 2: %s gave up, %s active after %v (ready after %v)", f2.Previous, f2.Active, f2.Election, f2.Ready)
+	t.Logf("failover 2: %s %s, %s active after %v (ready after %v)", f2.Previous, how, f2.Active, f2.Election, f2.Ready)
 
 	waitOps(int64(target))
 	close(stop)
@@ -174,9 +225,69 @@ func TestFailover(t *testing.T) {
 	assert.Zero(t, lost)
 	assert.Zero(t, stats.falseAnswers.Load())
 	assert.LessOrEqual(t, stats.errors.Load()*100, n, "at most 1%% of the operations fail")
+	t.Logf("longest operation: %v", stats.slowest)
+	assert.Less(t, stats.pause, failoverMaxPause, "the longest time without a successful operation")
+	assert.Less(t, stats.slowest, failoverMaxPause, "the longest operation")
 }
 
 func jsonInt(v int) any { return json.Number(strconv.Itoa(v)) }
+
+// TestRetryAfterRedirectToStoppedNode is TestFailover's pause in small: a
+// standby whose forwarded request is cut off by the shutdown of the
+// active node answers 307 to that node's address, which then refuses
+// connections, until another node is active. The session's retries must
+// go back to the address it was given (the standby), which then serves,
+// instead of dialling the stopped node until the retry budget is spent.
+func TestRetryAfterRedirectToStoppedNode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := newUser(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	stopped := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close()) // the stopped node: connections refused
+	target, err := url.Parse(vault.Addr)
+	require.NoError(t, err)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var redirects, redirected atomic.Int64
+	standby := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if redirects.Add(-1) >= 0 { // the election is not over
+			redirected.Add(1)
+			http.Redirect(w, r, stopped+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer standby.Close()
+	const budget = 10 * time.Second
+	sess, err := edge.NewSession(ctx, edge.Config{Address: standby.URL, Token: u.Token, Mount: vault.Mount, RetryBudget: budget})
+	require.NoError(t, err)
+	defer sess.Close()
+
+	for _, op := range []struct {
+		name string
+		do   func() error
+	}{
+		{"create", func() error { return sess.Secrets.CreateUserSecret(ctx, "cut-off", edge.Secret{"v": "created"}) }},
+		{"update", func() error { return sess.Secrets.UpdateUserSecret(ctx, "cut-off", edge.Secret{"v": "updated"}) }},
+		{"read", func() error {
+			got, err := sess.Secrets.ReadUserSecret(ctx, "cut-off")
+			if err == nil && got["v"] != "updated" {
+				err = fmt.Errorf("read %v, want updated", got["v"])
+			}
+			return err
+		}},
+		{"delete", func() error { return sess.Secrets.DeleteUserSecret(ctx, "cut-off") }},
+	} {
+		redirects.Store(2)
+		begin := time.Now()
+		err := op.do()
+		took := time.Since(begin)
+		require.NoError(t, err, op.name)
+		assert.Less(t, took, budget/2, "%s: retries after a redirect to a stopped node", op.name)
+	}
+	assert.Equal(t, int64(8), redirected.Load())
+}
 
 // failoverWorker runs mixed operations on eight secrets of its own until
 // stop, checking every answer against what it knows.
@@ -184,6 +295,7 @@ func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expecte
 	ctx := context.Background()
 	fail := func(what string, err error) {
 		stats.errors.Add(1)
+		t.Logf("%s worker %d: %s: %v", time.Now().Format("15:04:05.000"), w, what, err)
 		if !errors.Is(err, edge.ErrUnavailable) && !errors.Is(err, edge.ErrUnknownOutcome) {
 			t.Errorf("%s: untyped error: %v", what, err)
 		}
@@ -205,16 +317,18 @@ func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expecte
 			model[name] = e
 		}
 		if e.unknown { // learn what the lost answer did
+			begin := time.Now()
 			got, err := ops.read(ctx, name)
+			stats.took(time.Since(begin))
 			stats.ops.Add(1)
 			switch {
 			case err == nil:
 				v, _ := strconv.Atoi(fmt.Sprint(got["v"]))
 				*e = expected{exists: true, value: v}
-				stats.success()
+				stats.success(w)
 			case errors.Is(err, edge.ErrNotFound):
 				*e = expected{}
-				stats.success()
+				stats.success(w)
 			default:
 				fail("read after an unknown outcome", err)
 			}
@@ -223,6 +337,7 @@ func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expecte
 		value := i
 		stats.ops.Add(1)
 		var err error
+		begin := time.Now()
 		switch {
 		case !e.exists:
 			err = ops.create(ctx, name, edge.Secret{"v": value})
@@ -269,9 +384,10 @@ func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expecte
 				stats.acknowledged.Add(1)
 			}
 		}
+		stats.took(time.Since(begin))
 		switch {
 		case err == nil:
-			stats.success()
+			stats.success(w)
 		case errors.Is(err, edge.ErrUnknownOutcome):
 			e.unknown = true
 			fail(ops.name+" "+name, err)

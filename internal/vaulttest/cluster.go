@@ -150,6 +150,12 @@ func (s *Server) Standbys() []string {
 // connections until StartNode. It fails, without stopping anything, if the
 // remaining nodes would be no Raft quorum (a 3-node cluster can lose one
 // node: StartNode the stopped one, or use StepDown, for a second failover).
+//
+// As with a real Vault, a standby whose forwarded request is cut off by
+// the stop answers it with a 307 redirect to the stopped node (its plain
+// address): a client that follows it and keeps retrying there gets
+// connections refused until StartNode, while the standby serves again
+// once the election is over.
 func (s *Server) StopActive(ctx context.Context) (*Failover, error) {
 	return s.failover(ctx, "stop-active")
 }
