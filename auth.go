@@ -25,8 +25,9 @@ type authState struct {
 	method api.AuthMethod
 	logger *slog.Logger
 
-	mu       sync.Mutex // serializes logins
-	entityID string     // the session's entity, once known
+	mu       sync.Mutex   // serializes logins
+	tokenMu  sync.RWMutex // held to write the client's token (a login), read to copy the client
+	entityID string       // the session's entity, once known
 	changed  atomic.Bool
 
 	fresh  chan *api.Secret // a login made by recover, for the watcher loop
@@ -68,7 +69,9 @@ func loginKind(err error) error {
 // loginOnce logs in, which sets the client's token, and notes an entity
 // other than the session's.
 func (a *authState) loginOnce(ctx context.Context) (*api.Secret, error) {
-	secret, err := a.client.Auth().Login(ctx, a.method)
+	a.tokenMu.Lock()
+	secret, err := a.client.Auth().Login(ctx, a.method) // sets the client's token
+	a.tokenMu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +98,19 @@ func (a *authState) setEntity(id string) {
 func (a *authState) entity() string {
 	// loginOnce runs with mu held, or before the session exists.
 	return a.entityID
+}
+
+// withRequestCallbacks returns vault/api's shallow copy of client with
+// callbacks. vault/api copies the client's token without its lock, so the
+// copy is made while no login writes it (a data race found by
+// TestAuthKeepsTokenAlive under -race).
+func (a *authState) withRequestCallbacks(client *api.Client, callbacks ...api.RequestCallback) *api.Client {
+	if a == nil {
+		return client.WithRequestCallbacks(callbacks...)
+	}
+	a.tokenMu.RLock()
+	defer a.tokenMu.RUnlock()
+	return client.WithRequestCallbacks(callbacks...)
 }
 
 // identityChanged reports whether a login yielded another entity.

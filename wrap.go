@@ -147,7 +147,7 @@ func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, 
 	}
 	// A shallow copy of the client that asks for wrapping on this one
 	// request; the session's client, used concurrently, is unchanged.
-	client := s.client.WithRequestCallbacks(func(r *api.Request) { r.WrapTTL = ttl })
+	client := s.auth.withRequestCallbacks(s.client, func(r *api.Request) { r.WrapTTL = ttl })
 	resp, err := client.Logical().ReadRawWithDataWithContext(ctx, sc.data+"/"+name, query)
 	if resp != nil {
 		defer resp.Body.Close()
