@@ -95,6 +95,16 @@ func (a *Attempts) record(resp *http.Response, err error) bool {
 	return lost
 }
 
+// markReached notes that the call may have reached Vault without its
+// answer, whatever its attempts' outcomes.
+func (a *Attempts) markReached() {
+	for p := a; p != nil; p = p.parent {
+		p.mu.Lock()
+		p.lost = true
+		p.mu.Unlock()
+	}
+}
+
 // checkRetry wraps the client's retry policy (vault/api's default when
 // nil) so that it reports every attempt to the call's Attempts, and stops
 // retrying once the call has taken budget (0: no limit but vault/api's

@@ -70,10 +70,23 @@ func Own(client *api.Client, opts ...Option) (*api.Client, error) {
 // again with the same method and body (go-retryablehttp gives net/http
 // the body's GetBody), where vault/api, following it, encodes the
 // request's object again and so sends "null" for a request made of bytes.
+// It also keeps every retry starting at the client's address: vault/api
+// sends all the retries of a call to the target of a redirect it
+// followed, and a standby whose forwarded request was cut off by the
+// active node's shutdown redirects to that stopped node (TestFailover:
+// the whole 30 s retry budget spent on refused connections).
 // Anything else (another status, a second redirect, https to http) is
 // left to vault/api as it was: its own rules then apply, the downgrade
 // refused.
+//
+// A redirect also marks the call's Attempts (see Track) as possibly
+// having reached Vault: a standby answers 307 when it could not forward
+// the request, and after a forwarded request was cut off, which the
+// active node may have applied before it went down.
 func followTemporaryRedirect(req *http.Request, via []*http.Request) error {
+	if a, ok := req.Context().Value(attemptsKey{}).(*Attempts); ok {
+		a.markReached()
+	}
 	status := 0
 	if req.Response != nil {
 		status = req.Response.StatusCode

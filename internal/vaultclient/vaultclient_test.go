@@ -84,7 +84,11 @@ func TestRedirects(t *testing.T) {
 			caller.SetToken("tok")
 			c, err := Own(caller)
 			require.NoError(t, err)
-			_, err = c.Logical().WriteBytesWithContext(context.Background(), "secret/data/x", []byte(`{"data":{"a":1}}`))
+			ctx, attempts := Track(context.Background())
+			_, err = c.Logical().WriteBytesWithContext(ctx, "secret/data/x", []byte(`{"data":{"a":1}}`))
+			if tt.status != http.StatusFound {
+				assert.True(t, attempts.Lost(), "a redirected call may have reached Vault")
+			}
 			if !tt.followed {
 				assert.Empty(t, bodies, "not followed")
 				return
