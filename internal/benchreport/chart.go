@@ -156,7 +156,7 @@ func drawChart(a *analysis) string {
 					style = fmt.Sprintf(`fill="%s" fill-opacity="0.3" stroke="%s" stroke-width="0.8" stroke-dasharray="2 2"`, color, color)
 				}
 				name := map[string]string{"plain": "plain net/http", "vaultapi": "vault/api"}[other]
-				tip := fmt.Sprintf("%s %s, %s: SDK ÷ %s = %.3f× (SDK %s, %s %s; p = %.3f)", c.op, c.label(), unit, name, rt.value,
+				tip := fmt.Sprintf("%s %s, %s: SDK ÷ %s = %s (SDK %s, %s %s; p = %.3f)", c.op, c.label(), unit, name, fmtRatioValue(rt.value),
 					fmtUnit(unit, c.median("sdk", unit)), name, fmtUnit(unit, c.median(other, unit)), rt.p)
 				p(`<rect x="%.1f" y="%.1f" width="%.1f" height="%d" %s><title>%s</title></rect>`+"\n", left, by, width, barHeight, style, html.EscapeString(tip))
 				if clamped {
