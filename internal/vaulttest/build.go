@@ -115,10 +115,10 @@ func goBuild(ctx context.Context, src, bin string) error {
 	cmd.Stderr = io.MultiWriter(&out, p)
 
 	if _, err := os.Stat(bin); errors.Is(err, os.ErrNotExist) {
-		p.start("building dev Vault for the first time: about 3 to 4 minutes on 2 cores with an empty Go build cache, 15 s with a warm one")
+		p.start("building dev Vault for the first time: about 4 minutes on 2 cores with an empty Go build cache, 15 s with a warm one")
 	}
 	slow := time.AfterFunc(3*time.Second, func() {
-		p.start("rebuilding dev Vault (its source or Go changed): up to 3 to 4 minutes")
+		p.start("rebuilding dev Vault (its source or Go changed): up to 4 minutes")
 	})
 	// The number of packages the build may compile, for "n of at most
 	// total"; those already in the Go build cache are not compiled.
