@@ -1,0 +1,303 @@
+package vaulttest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The devvault child process: start, the JSON line it prints, its exit.
+
+func (s *Server) startChild(args, env []string) error {
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("vaulttest: %w", err)
+	}
+	stdoutR, stdoutW, err := os.Pipe()
+	if err != nil {
+		stdinR.Close()
+		stdinW.Close()
+		return fmt.Errorf("vaulttest: %w", err)
+	}
+
+	cmd := exec.Command(s.bin, args...)
+	cmd.Env = env
+	// *os.File values are handed to the child as is: no copying goroutines
+	// that cmd.Wait would tie to, so reading stdout cannot race with Wait.
+	cmd.Stdin = stdinR
+	cmd.Stdout = stdoutW
+	if os.Getenv(EnvLog) == "1" {
+		cmd.Stderr = io.MultiWriter(os.Stderr, s.stderr)
+	} else {
+		cmd.Stderr = s.stderr
+	}
+	err = cmd.Start()
+	stdinR.Close()
+	stdoutW.Close()
+	if err != nil {
+		stdinW.Close()
+		stdoutR.Close()
+		return fmt.Errorf("vaulttest: starting %s: %w", s.bin, err)
+	}
+	s.cmd = cmd
+	s.stdin = stdinW
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
+	s.readStdout(stdoutR)
+	return nil
+}
+
+type lineResult struct {
+	line []byte
+	err  error
+}
+
+// readStdout starts a goroutine that sends the first line of the child's
+// stdout on s.firstLine and the later ones (answers to control commands)
+// on s.replies, which it closes when stdout ends.
+func (s *Server) readStdout(r *os.File) {
+	first := make(chan lineResult, 1)
+	replies := make(chan []byte, 16)
+	s.firstLine, s.replies = first, replies
+	go func() {
+		defer r.Close()
+		defer close(replies)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+		if !sc.Scan() {
+			err := sc.Err()
+			if err == nil {
+				err = io.EOF
+			}
+			first <- lineResult{err: err}
+		} else {
+			// A final line without newline is fine.
+			first <- lineResult{line: bytes.Clone(sc.Bytes())}
+			for sc.Scan() {
+				select {
+				case replies <- bytes.Clone(sc.Bytes()):
+				default: // nobody waits for it (see control)
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, r)
+	}()
+}
+
+// devvaultOutput mirrors the JSON line printed by devvault.
+type devvaultOutput struct {
+	Address   string `json:"address"`
+	RootToken string `json:"root_token"`
+	Mount     string `json:"mount"`
+	Users     map[string]struct {
+		Token    string `json:"token"`
+		EntityID string `json:"entity_id"`
+		Password string `json:"password"`
+		Accessor string `json:"accessor"`
+	} `json:"users"`
+	Orgs map[string]struct {
+		Admins  []string `json:"admins"`
+		Members []string `json:"members"`
+	} `json:"orgs"`
+	UserPolicy    string       `json:"user_policy"`
+	NoPolicyToken string       `json:"no_policy_token"`
+	Nodes         []nodeOutput `json:"nodes"` // cluster only
+}
+
+type nodeOutput struct {
+	Address string `json:"address"`
+	Active  bool   `json:"active"`
+	ID      string `json:"id"`
+	State   string `json:"state"`
+}
+
+func (s *Server) awaitReady(ctx context.Context) error {
+	timer := time.NewTimer(startupTimeout)
+	defer timer.Stop()
+
+	var res lineResult
+	select {
+	case res = <-s.firstLine:
+	case <-ctx.Done():
+		s.kill()
+		return fmt.Errorf("vaulttest: waiting for devvault: %w%s", context.Cause(ctx), s.stderrTail())
+	case <-timer.C:
+		s.kill()
+		return fmt.Errorf("vaulttest: devvault did not report ready within %v%s", startupTimeout, s.stderrTail())
+	}
+
+	fail := func(format string, args ...any) error {
+		s.kill()
+		return fmt.Errorf("vaulttest: "+format+"%s", append(args, s.stderrTail())...)
+	}
+	if res.err != nil || len(bytes.TrimSpace(res.line)) == 0 {
+		// stdout ended without the JSON line: the child is exiting.
+		s.waitExit(10 * time.Second)
+		return fail("devvault exited before it was ready (%v)", s.exitDescription())
+	}
+	var out devvaultOutput
+	if err := json.Unmarshal(res.line, &out); err != nil {
+		// Do not echo the line: it holds tokens.
+		return fail("devvault printed an unparsable line (%d bytes): %v", len(res.line), err)
+	}
+	if out.Address == "" || out.RootToken == "" || out.Mount == "" || out.NoPolicyToken == "" {
+		return fail("devvault output lacks address, root_token, mount or no_policy_token")
+	}
+	s.Addr = strings.TrimRight(out.Address, "/")
+	s.RootToken = out.RootToken
+	s.Mount = out.Mount
+	s.NoPolicyToken = out.NoPolicyToken
+	s.UserPolicy = out.UserPolicy
+	s.Orgs = make(map[string]Org, len(out.Orgs))
+	for name, o := range out.Orgs {
+		s.Orgs[name] = Org{Admins: o.Admins, Members: o.Members}
+	}
+	s.Users = make(map[string]User, len(out.Users))
+	for name, u := range out.Users {
+		if u.Token == "" || u.EntityID == "" {
+			return fail("devvault output has no token or entity_id for user %q", name)
+		}
+		s.Users[name] = User{Name: name, Token: u.Token, EntityID: u.EntityID, Password: u.Password, Accessor: u.Accessor}
+	}
+	if s.cluster {
+		if len(out.Nodes) < 2 {
+			return fail("devvault -cluster output lacks nodes")
+		}
+		s.Nodes = nodesOf(out.Nodes)
+		s.setState(s.Addr, s.Nodes)
+	} else {
+		s.Nodes = []Node{{Addr: s.Addr, Active: true, State: StateActive}}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	s.client = &http.Client{
+		Transport: tr,
+		// Report redirects instead of following them: tests look at them.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+
+	if s.External {
+		// devvault only provisions and exits.
+		if !s.waitExit(30 * time.Second) {
+			return fail("devvault -external-addr did not exit after printing its output")
+		}
+		if s.waitErr != nil {
+			return fail("devvault -external-addr failed after printing its output (%v)", s.exitDescription())
+		}
+	}
+	return nil
+}
+
+// waitExit waits up to d for the child to exit and reports whether it did.
+func (s *Server) waitExit(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.exited:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+func (s *Server) kill() {
+	if s.stdin != nil {
+		s.stdin.Close()
+	}
+	if s.cmd != nil && s.cmd.Process != nil {
+		select {
+		case <-s.exited:
+		default:
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+	}
+}
+
+func (s *Server) exitDescription() string {
+	select {
+	case <-s.exited:
+		if s.waitErr == nil {
+			return "exit status 0"
+		}
+		return s.waitErr.Error()
+	default:
+		return "still running"
+	}
+}
+
+func (s *Server) stderrTail() string {
+	if s.stderr == nil {
+		return ""
+	}
+	t := strings.TrimSpace(s.stderr.String())
+	if t == "" {
+		return ""
+	}
+	return "\n--- devvault stderr (tail) ---\n" + t
+}
+
+// Close stops the devvault child (by closing its stdin, killing it if it
+// does not exit within 15s) and waits for it. It is idempotent and safe on a
+// nil or external Server; it returns an error if the child exited uncleanly.
+func (s *Server) Close() error {
+	if s == nil {
+		return nil
+	}
+	s.closeOnce.Do(func() {
+		if s.client != nil {
+			s.client.CloseIdleConnections()
+		}
+		if s.stdin != nil {
+			s.stdin.Close()
+		}
+		if s.cmd == nil {
+			return
+		}
+		if !s.waitExit(closeTimeout) {
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+			s.closeErr = fmt.Errorf("vaulttest: devvault did not stop within %v and was killed%s", closeTimeout, s.stderrTail())
+			return
+		}
+		if s.waitErr != nil {
+			s.closeErr = fmt.Errorf("vaulttest: devvault: %v%s", s.waitErr, s.stderrTail())
+		}
+	})
+	return s.closeErr
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
