@@ -111,8 +111,10 @@ func goBuild(ctx context.Context, src, bin string) error {
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
 	var out bytes.Buffer
 	p := &progress{begin: time.Now(), w: os.Stderr, tty: isTerminal(os.Stderr)}
-	cmd.Stdout = &out
-	cmd.Stderr = io.MultiWriter(&out, p)
+	// One writer for both: os/exec then calls it from one goroutine at a
+	// time.
+	w := io.MultiWriter(&out, p)
+	cmd.Stdout, cmd.Stderr = w, w
 
 	if _, err := os.Stat(bin); errors.Is(err, os.ErrNotExist) {
 		p.start("building dev Vault for the first time: about 4 minutes on 2 cores with an empty Go build cache, 15 s with a warm one")
