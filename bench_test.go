@@ -65,21 +65,27 @@ func BenchmarkRead(b *testing.B) {
 		name := "read" + size.name
 		require.NoError(b, env.create(name, edge.BenchValue(size.bytes)))
 		for _, conc := range benchConcs {
-			env.compare(b, fmt.Sprintf("size=%s/conc=%d", size.name, conc), conc, variants{
-				sdk: func(ctx context.Context, i, g int) error {
-					_, err := env.sess.Secrets.ReadUserSecret(ctx, name)
-					return err
-				},
-				plain: func(ctx context.Context, i, g int) error {
-					_, err := env.plain.read(ctx, env.dataPath(name))
-					return err
-				},
-				vaultapi: func(ctx context.Context, i, g int) error {
-					_, err := env.kv.Get(ctx, env.kvPath(name))
-					return err
-				},
-			})
+			env.compare(b, fmt.Sprintf("size=%s/conc=%d", size.name, conc), conc, env.readVariants(name))
 		}
+	}
+}
+
+// readVariants reads the user's secret name: the SDK on env's session,
+// plain net/http, vault/api's KVv2.Get.
+func (env *benchEnv) readVariants(name string) variants {
+	return variants{
+		sdk: func(ctx context.Context, i, g int) error {
+			_, err := env.sess.Secrets.ReadUserSecret(ctx, name)
+			return err
+		},
+		plain: func(ctx context.Context, i, g int) error {
+			_, err := env.plain.read(ctx, env.dataPath(name))
+			return err
+		},
+		vaultapi: func(ctx context.Context, i, g int) error {
+			_, err := env.kv.Get(ctx, env.kvPath(name))
+			return err
+		},
 	}
 }
 
@@ -94,20 +100,7 @@ func BenchmarkCachedRead(b *testing.B) {
 		name := "cached" + size.name
 		require.NoError(b, env.create(name, edge.BenchValue(size.bytes)))
 		for _, conc := range benchConcs {
-			env.compare(b, fmt.Sprintf("size=%s/conc=%d", size.name, conc), conc, variants{
-				sdk: func(ctx context.Context, i, g int) error {
-					_, err := env.sess.Secrets.ReadUserSecret(ctx, name)
-					return err
-				},
-				plain: func(ctx context.Context, i, g int) error {
-					_, err := env.plain.read(ctx, env.dataPath(name))
-					return err
-				},
-				vaultapi: func(ctx context.Context, i, g int) error {
-					_, err := env.kv.Get(ctx, env.kvPath(name))
-					return err
-				},
-			})
+			env.compare(b, fmt.Sprintf("size=%s/conc=%d", size.name, conc), conc, env.readVariants(name))
 		}
 	}
 }

@@ -68,17 +68,9 @@ func newReadCache(ttl time.Duration, size int) *readCache {
 	return &readCache{ttl: ttl, size: size, entries: map[cacheKey]*list.Element{}, inflight: map[cacheKey]int{}, dirty: map[cacheKey]uint64{}}
 }
 
-// read returns a copy of key's value: from the cache while it is fresh,
-// else from fetch, which one request at a time makes for a key: callers
-// that miss while it runs wait for its answer.
-func (c *readCache) read(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, error) {
-	if v, ok := c.get(key); ok {
-		return cloneSecret(v), nil
-	}
-	return c.miss(ctx, key, fetch)
-}
-
-// miss is read when key has no fresh value.
+// miss returns a copy of key's value, which get did not have fresh, from
+// fetch: one request at a time for a key, callers that miss while it
+// runs waiting for its answer. A hit is get, then cloneSecret.
 func (c *readCache) miss(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, error) {
 	ch := c.group.DoChan(key.String(), func() (any, error) {
 		start := c.begin(key)

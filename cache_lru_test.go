@@ -13,6 +13,14 @@ import (
 // The read cache's bookkeeping, without Vault: the tests against Vault
 // are in cache_test.go.
 
+// read is a read through c, as SecretsService does one: get, else miss.
+func read(ctx context.Context, c *readCache, k cacheKey, fetch func(context.Context) (Secret, error)) (Secret, error) {
+	if v, ok := c.get(k); ok {
+		return cloneSecret(v), nil
+	}
+	return c.miss(ctx, k, fetch)
+}
+
 // fetcher counts the fetches of each key and answers its value.
 type fetcher map[string]int
 
@@ -29,7 +37,7 @@ func TestCacheLRU(t *testing.T) {
 	f := fetcher{}
 	read := func(name string) {
 		k := cacheKey{"secret/data/edge/users/e", name}
-		v, err := c.read(ctx, k, f.of(k))
+		v, err := read(ctx, c, k, f.of(k))
 		require.NoError(t, err)
 		require.Equal(t, name, v["name"])
 	}
@@ -53,12 +61,12 @@ func TestCacheExpiry(t *testing.T) {
 	f := fetcher{}
 	k := cacheKey{"s", "a"}
 	for range 3 {
-		_, err := c.read(ctx, k, f.of(k))
+		_, err := read(ctx, c, k, f.of(k))
 		require.NoError(t, err)
 	}
 	assert.Equal(t, 1, f["a"])
 	time.Sleep(60 * time.Millisecond)
-	_, err := c.read(ctx, k, f.of(k))
+	_, err := read(ctx, c, k, f.of(k))
 	require.NoError(t, err)
 	assert.Equal(t, 2, f["a"], "an expired value is fetched again")
 }
@@ -73,7 +81,7 @@ func TestCacheInvalidateAllDuringFetch(t *testing.T) {
 	started := make(chan struct{})
 	done := make(chan Secret)
 	go func() {
-		v, _ := c.read(ctx, k, func(context.Context) (Secret, error) {
+		v, _ := read(ctx, c, k, func(context.Context) (Secret, error) {
 			close(started)
 			<-release
 			return Secret{"v": "old"}, nil
@@ -82,12 +90,12 @@ func TestCacheInvalidateAllDuringFetch(t *testing.T) {
 	}()
 	<-started
 	c.invalidateAll()
-	v, err := c.read(ctx, k, func(context.Context) (Secret, error) { return Secret{"v": "new"}, nil })
+	v, err := read(ctx, c, k, func(context.Context) (Secret, error) { return Secret{"v": "new"}, nil })
 	require.NoError(t, err)
 	assert.Equal(t, "new", v["v"], "a read after InvalidateAll does not join the fetch before it")
 	close(release)
 	assert.Equal(t, "old", (<-done)["v"])
-	v, err = c.read(ctx, k, func(context.Context) (Secret, error) { return Secret{"v": "newer"}, nil })
+	v, err = read(ctx, c, k, func(context.Context) (Secret, error) { return Secret{"v": "newer"}, nil })
 	require.NoError(t, err)
 	assert.Equal(t, "new", v["v"], "the fetch before InvalidateAll stored nothing")
 }

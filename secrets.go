@@ -80,7 +80,7 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 		if err := sc.check("read", name); err != nil {
 			return nil, err
 		}
-		return s.cache.read(ctx, key, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
+		return s.cache.miss(ctx, key, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
 	})
 }
 

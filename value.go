@@ -548,20 +548,27 @@ type kvResponse struct {
 // than fastBodyLimit, goes to encoding/json (decodeKVResponseJSON),
 // whose answer or error stands. Either way the result is the same.
 func decodeKVResponse(r io.Reader) (Secret, error) {
+	return decodeBody(r, fastKVResponse, decodeKVResponseJSON)
+}
+
+// decodeBody reads the body r into a pooled buffer and decodes it with
+// fast; a body fast is not sure of goes to slow, whose answer or error
+// stands, and so does one larger than fastBodyLimit or cut short (the
+// caller sees the read error): what was read, then the rest, as a
+// stream.
+func decodeBody[T any](r io.Reader, fast func([]byte) (T, bool), slow func(io.Reader) (T, error)) (T, error) {
 	rb := bodyPool.Get().(*readBuffer)
 	defer rb.release()
 	rb.limited = io.LimitedReader{R: r, N: fastBodyLimit + 1}
 	_, err := rb.buf.ReadFrom(&rb.limited)
 	rb.limited.R = nil
 	if err == nil && rb.buf.Len() <= fastBodyLimit {
-		if s, ok := fastKVResponse(rb.buf.Bytes()); ok {
-			return s, nil
+		if v, ok := fast(rb.buf.Bytes()); ok {
+			return v, nil
 		}
-		return decodeKVResponseJSON(bytes.NewReader(rb.buf.Bytes()))
+		return slow(bytes.NewReader(rb.buf.Bytes()))
 	}
-	// Cut short (the caller sees the read error), or too large: what
-	// was read, then the rest, as a stream.
-	return decodeKVResponseJSON(io.MultiReader(bytes.NewReader(rb.buf.Bytes()), r))
+	return slow(io.MultiReader(bytes.NewReader(rb.buf.Bytes()), r))
 }
 
 // fastBodyLimit is the largest body decodeKVResponse (and
@@ -645,6 +652,32 @@ func fastObject(raw []byte) (Secret, bool) {
 // {"data": {"data": <value>}}.
 var dataKey = []byte("data")
 
+// keysKey is the name of the member of a list's "data" that holds the
+// names.
+var keysKey = []byte("keys")
+
+// member reads the object at d.b[d.i], skipping its members but the one
+// named name, which value decodes, and reports whether it was there. It
+// is not sure (ok false), and leaves the body to encoding/json, for a key
+// with escapes, a second member named name, and with fold another
+// spelling of name, which encoding/json's case-insensitive match of a
+// struct field would take or merge.
+func (d *fastJSON) member(name []byte, fold bool, value func() bool) (found, ok bool) {
+	ok = d.members(func(key []byte, escaped bool) bool {
+		switch {
+		case escaped || fold && !bytes.Equal(key, name) && bytes.EqualFold(key, name):
+			return false
+		case !bytes.Equal(key, name):
+			return d.skip()
+		case found:
+			return false
+		}
+		found = true
+		return value()
+	})
+	return found, ok
+}
+
 // fastKVResponse decodes body, a KV v2 read's answer, as
 // decodeKVResponseJSON does when it succeeds. encoding/json matches
 // struct fields case-insensitively and merges a member given twice, so a
@@ -653,31 +686,15 @@ func fastKVResponse(body []byte) (Secret, bool) {
 	d := fastJSON{b: body}
 	d.space()
 	var value map[string]any
-	var seenData, seenValue bool
-	ok := d.members(func(key []byte, escaped bool) bool {
-		switch {
-		case escaped || bytes.EqualFold(key, dataKey) && string(key) != "data":
-			return false
-		case string(key) != "data":
-			return d.skip()
-		case seenData:
-			return false
-		}
-		seenData = true
-		return d.members(func(key []byte, escaped bool) bool {
-			switch {
-			case escaped || bytes.EqualFold(key, dataKey) && string(key) != "data":
-				return false
-			case string(key) != "data":
-				return d.skip()
-			case seenValue:
-				return false
-			}
-			seenValue = true
+	var seenValue bool
+	_, ok := d.member(dataKey, true, func() bool {
+		var ok bool
+		seenValue, ok = d.member(dataKey, true, func() bool {
 			var ok bool
 			value, ok = d.object()
 			return ok
 		})
+		return ok
 	})
 	if !ok || !seenValue {
 		return nil, false
@@ -1134,19 +1151,13 @@ func unquote(s []byte) string {
 // (decodeListResponseJSON) when fastListResponse is not sure, with the
 // same result.
 func decodeListResponse(r io.Reader) ([]string, error) {
-	rb := bodyPool.Get().(*readBuffer)
-	defer rb.release()
-	rb.limited = io.LimitedReader{R: r, N: fastBodyLimit + 1}
-	_, err := rb.buf.ReadFrom(&rb.limited)
-	rb.limited.R = nil
-	if err == nil && rb.buf.Len() <= fastBodyLimit {
-		if names, ok := fastListResponse(rb.buf.Bytes()); ok {
+	return decodeBody(r, func(body []byte) ([]string, bool) {
+		names, ok := fastListResponse(body)
+		if ok {
 			sort.Strings(names) // Vault sorts them already: one pass
-			return names, nil
 		}
-		return decodeListResponseJSON(bytes.NewReader(rb.buf.Bytes()))
-	}
-	return decodeListResponseJSON(io.MultiReader(bytes.NewReader(rb.buf.Bytes()), r))
+		return names, ok
+	}, decodeListResponseJSON)
 }
 
 // decodeListResponseJSON is decodeListResponse with encoding/json alone:
@@ -1180,31 +1191,13 @@ func fastListResponse(body []byte) ([]string, bool) {
 	d := fastJSON{b: body}
 	d.space()
 	names := []string{}
-	var seenData, seenKeys bool
-	ok := d.members(func(key []byte, escaped bool) bool {
-		switch {
-		case escaped || bytes.EqualFold(key, dataKey) && string(key) != "data":
-			return false
-		case string(key) != "data":
-			return d.skip()
-		case seenData:
-			return false
-		}
-		seenData = true
-		return d.members(func(key []byte, escaped bool) bool {
-			switch {
-			case escaped:
-				return false
-			case string(key) != "keys":
-				return d.skip()
-			case seenKeys:
-				return false
-			}
-			seenKeys = true
+	_, ok := d.member(dataKey, true, func() bool {
+		_, ok := d.member(keysKey, false, func() bool {
 			var ok bool
 			names, ok = d.names()
 			return ok
 		})
+		return ok
 	})
 	return names, ok
 }
