@@ -54,14 +54,18 @@ type User struct {
 	Name     string // the userpass user name (for an AppRole, the role name)
 	Token    string // a client token of the user, from a login
 	EntityID string // the Vault identity entity id: the owner of the user's secrets
+	// Password is the userpass password, for code under test that logs
+	// in itself (edge.UserpassAuth); empty for an AppRole.
+	Password string
 }
 
-// String describes u without its token.
+// String describes u without its token and password.
 func (u User) String() string {
-	return fmt.Sprintf("edgetest.User{Name: %q, EntityID: %q, Token: <redacted>}", u.Name, u.EntityID)
+	return fmt.Sprintf("edgetest.User{Name: %q, EntityID: %q, Token: <redacted>, Password: <redacted>}", u.Name, u.EntityID)
 }
 
-// GoString is String, so that %#v does not print the token either.
+// GoString is String, so that %#v does not print the token or password
+// either.
 func (u User) GoString() string { return u.String() }
 
 var shared struct {
@@ -123,15 +127,34 @@ func start() (*Vault, error) {
 		v.srv = srv
 		addr, token = srv.Addr, srv.RootToken
 	}
-	v.addr = strings.TrimRight(addr, "/")
-	if err := v.provision(ctx, token); err != nil {
+	if err := v.provision(ctx, addr, token); err != nil {
 		_ = v.srv.Close()
 		return nil, err
 	}
 	return v, nil
 }
 
-func (v *Vault) provision(ctx context.Context, token string) error {
+// Provision sets up for Edge the Vault at addr, which the test (not
+// edgetest) runs, such as a Raft cluster or a Vault behind a proxy of the
+// test's, and returns it: the same setup as Start's for an external
+// Vault (see the package documentation), with token, which must be able
+// to manage mounts, auth methods, policies and identity groups. It fails
+// the test with t.Fatal if it cannot. Nothing is stopped at the end; the
+// idle connections of v's own clients are closed by t.Cleanup.
+func Provision(t testing.TB, addr, token string) *Vault {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	v := &Vault{external: true}
+	if err := v.provision(ctx, addr, token); err != nil {
+		t.Fatalf("edgetest: Provision %s: %v", addr, err)
+	}
+	t.Cleanup(func() { vaultclient.CloseIdle(v.root) })
+	return v
+}
+
+func (v *Vault) provision(ctx context.Context, addr, token string) error {
+	v.addr = strings.TrimRight(addr, "/")
 	root, err := api.NewClient(&api.Config{Address: v.addr})
 	if err != nil {
 		return fmt.Errorf("vault client for %s: %w", v.addr, err)
@@ -175,7 +198,13 @@ func (v *Vault) ensureAuth(ctx context.Context, kind string) error {
 // and exits with the tests' exit code. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { edgetest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit: it runs the tests of m, stops the shared
+// Vault if a test started it and returns the exit code, 1 if the tests
+// passed but the dev Vault did not exit cleanly. It is for a TestMain
+// that does more after the tests, such as a check for leaked goroutines.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if err := Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -183,7 +212,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Stop stops the shared Vault, waiting for the dev Vault to exit, and
@@ -217,6 +246,26 @@ func (v *Vault) Mount() string { return mount }
 // EDGE_TEST_VAULT_ADDR rather than the embedded dev Vault.
 func (v *Vault) External() bool { return v.external }
 
+// RootClient returns a new vault/api client of the Vault with the root
+// token (for an external Vault, EDGE_TEST_VAULT_TOKEN), for what neither
+// the methods of v nor [Vault.Admin] cover: mounts, policies, tokens of
+// one's own. Each call returns a client of its own, which the caller may
+// change. Do not change what other tests rely on with it.
+func (v *Vault) RootClient(t testing.TB) *api.Client {
+	t.Helper()
+	c, err := v.root.Clone()
+	if err != nil {
+		t.Fatalf("edgetest: RootClient: %v", err)
+	}
+	c.SetToken(v.root.Token())
+	return c
+}
+
+// UniqueName returns prefix followed by "-" and random lower case letters
+// and digits, a name no other test uses: for secrets, orgs, mounts or
+// policies of a test's own. It is a valid Edge name if prefix is.
+func UniqueName(prefix string) string { return vaulttest.UniqueName(prefix) }
+
 // Admin returns the Vault's Edge operator, an *admin.Admin working with
 // the root token (or EDGE_TEST_VAULT_TOKEN), for what the methods of v do
 // not cover: RemoveAdmin, DeleteOrg, Members, Admins, the policy names.
@@ -227,26 +276,46 @@ func opContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), opTimeout)
 }
 
+// A UserOption changes the user that [Vault.NewUser] makes.
+type UserOption func(*userOptions)
+
+type userOptions struct {
+	policies []string
+}
+
+// WithPolicies gives the user exactly the named Vault policies (and
+// Vault's "default", which every token has) instead of the Edge user
+// policy. With no names, the user has only "default": a Vault identity
+// that may not even read its own Edge secrets.
+func WithPolicies(policies ...string) UserOption {
+	return func(o *userOptions) { o.policies = append([]string{}, policies...) }
+}
+
 // NewUser makes a new userpass user, with a random name and a Vault
 // identity entity of its own, holding only the Edge user policy (as an
-// operator would make one), logs it in and returns it.
-func (v *Vault) NewUser(t testing.TB) User {
+// operator would make one) unless [WithPolicies] says otherwise, logs it
+// in and returns it.
+func (v *Vault) NewUser(t testing.TB, opts ...UserOption) User {
 	t.Helper()
+	o := userOptions{policies: []string{v.admin.UserPolicyName()}}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	ctx, cancel := opContext()
 	defer cancel()
-	u, err := v.newUser(ctx)
+	u, err := v.newUser(ctx, o)
 	if err != nil {
 		t.Fatalf("edgetest: NewUser: %v", err)
 	}
 	return u
 }
 
-func (v *Vault) newUser(ctx context.Context) (User, error) {
+func (v *Vault) newUser(ctx context.Context, o userOptions) (User, error) {
 	name := vaulttest.UniqueName("edgetest-user")
 	password := vaulttest.UniqueName("pw")
 	_, err := v.root.Logical().WriteWithContext(ctx, "auth/userpass/users/"+name, map[string]any{
 		"password":       password,
-		"token_policies": []string{v.admin.UserPolicyName()},
+		"token_policies": o.policies,
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("creating userpass user %s: %w", name, err)
@@ -259,7 +328,9 @@ func (v *Vault) newUser(ctx context.Context) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("logging in as %s: %w", name, err)
 	}
-	return userOf(name, secret)
+	u, err := userOf(name, secret)
+	u.Password = password
+	return u, err
 }
 
 // anonymous returns a client of the Vault without a token, for logins.
