@@ -14,13 +14,14 @@ import (
 
 	"github.com/edgesdk/edge"
 	"github.com/edgesdk/edge/admin"
+	"github.com/edgesdk/edge/edgetest"
 )
 
 // readGroup reads an identity group by name with the root token, or
 // returns nil.
-func readGroup(t *testing.T, name string) *api.Secret {
+func readGroup(t *testing.T, v *edgetest.Vault, name string) *api.Secret {
 	t.Helper()
-	s, err := rootClient().Logical().Read("identity/group/name/" + name)
+	s, err := v.RootClient(t).Logical().Read("identity/group/name/" + name)
 	require.NoError(t, err)
 	return s
 }
@@ -28,9 +29,10 @@ func readGroup(t *testing.T, name string) *api.Secret {
 func TestSetup(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	root := rootClient()
+	v := edgetest.Start(t)
+	root := v.RootClient(t)
 
-	kv1 := unique("kvone")
+	kv1 := edgetest.UniqueName("kvone")
 	require.NoError(t, root.Sys().Mount(kv1, &api.MountInput{Type: "kv", Options: map[string]string{"version": "1"}}))
 
 	tests := []struct {
@@ -39,15 +41,15 @@ func TestSetup(t *testing.T) {
 		wantKind error // of both calls; nil for success
 	}{
 		{"existing KV v2 mount", admin.Config{}, nil},
-		{"new mount", admin.Config{Mount: unique("kv"), NamePrefix: unique("np")}, nil},
-		{"nested new mount and prefix", admin.Config{Mount: unique("team") + "/kv", Prefix: "apps/Edge", NamePrefix: unique("np")}, nil},
-		{"KV v1 mount", admin.Config{Mount: kv1, NamePrefix: unique("np")}, admin.ErrMountType},
-		{"other engine", admin.Config{Mount: "cubbyhole", NamePrefix: unique("np")}, admin.ErrMountType},
-		{"name prefix of another deployment", admin.Config{Mount: unique("kv")}, admin.ErrNotManaged},
+		{"new mount", admin.Config{Mount: edgetest.UniqueName("kv"), NamePrefix: edgetest.UniqueName("np")}, nil},
+		{"nested new mount and prefix", admin.Config{Mount: edgetest.UniqueName("team") + "/kv", Prefix: "apps/Edge", NamePrefix: edgetest.UniqueName("np")}, nil},
+		{"KV v1 mount", admin.Config{Mount: kv1, NamePrefix: edgetest.UniqueName("np")}, admin.ErrMountType},
+		{"other engine", admin.Config{Mount: "cubbyhole", NamePrefix: edgetest.UniqueName("np")}, admin.ErrMountType},
+		{"name prefix of another deployment", admin.Config{Mount: edgetest.UniqueName("kv")}, admin.ErrNotManaged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newAdmin(t, tt.cfg)
+			a := newAdmin(t, v, tt.cfg)
 			before, err := root.Sys().GetPolicy(a.UserPolicyName())
 			require.NoError(t, err)
 
@@ -84,7 +86,7 @@ func TestSetup(t *testing.T) {
 	}
 
 	t.Run("KV v1 mount error message", func(t *testing.T) {
-		err := newAdmin(t, admin.Config{Mount: kv1, NamePrefix: unique("np")}).Setup(ctx)
+		err := newAdmin(t, v, admin.Config{Mount: kv1, NamePrefix: edgetest.UniqueName("np")}).Setup(ctx)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "KV version 1")
 		assert.Contains(t, err.Error(), "vault kv enable-versioning "+kv1)
@@ -96,10 +98,11 @@ func TestSetup(t *testing.T) {
 func TestSetupUserPolicyWorks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := newAdmin(t, admin.Config{Mount: unique("kv"), Prefix: "x/Y_z", NamePrefix: unique("np")})
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{Mount: edgetest.UniqueName("kv"), Prefix: "x/Y_z", NamePrefix: edgetest.UniqueName("np")})
 	require.NoError(t, a.Setup(ctx))
-	u := newUser(t, a.UserPolicyName())
-	c := newClient(u.Token)
+	u := v.NewUser(t, edgetest.WithPolicies(a.UserPolicyName()))
+	c := newClient(t, v, u.Token)
 	data := a.Mount() + "/data/x/Y_z/users/" + u.EntityID + "/s"
 	_, err := c.Logical().Write(data, map[string]any{"options": map[string]any{"cas": 0}, "data": map[string]any{"v": "1"}})
 	require.NoError(t, err)
@@ -114,11 +117,12 @@ func TestSetupUserPolicyWorks(t *testing.T) {
 func TestCreateOrg(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := newAdmin(t, admin.Config{})
-	long := unique("Long_")
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
+	long := edgetest.UniqueName("Long_")
 	long += strings.Repeat("X", edge.MaxNameLength-len(long)) // escapes to twice its length
 
-	for _, org := range []string{unique("org"), unique("Org_"), long} {
+	for _, org := range []string{edgetest.UniqueName("org"), edgetest.UniqueName("Org_"), long} {
 		t.Run(org[:min(len(org), 20)], func(t *testing.T) {
 			for i := range 2 {
 				require.NoError(t, a.CreateOrg(ctx, org), "call %d", i+1)
@@ -138,15 +142,15 @@ func TestCreateOrg(t *testing.T) {
 				t.Run(tt.name, func(t *testing.T) {
 					pname, err := tt.pname(org)
 					require.NoError(t, err)
-					want, err := tt.policy(vault.Mount, "edge", org)
+					want, err := tt.policy(v.Mount(), "edge", org)
 					require.NoError(t, err)
-					text, err := rootClient().Sys().GetPolicy(pname)
+					text, err := v.RootClient(t).Sys().GetPolicy(pname)
 					require.NoError(t, err)
 					assert.Equal(t, want, text)
 
 					gname, err := tt.gname(org)
 					require.NoError(t, err)
-					g := readGroup(t, gname)
+					g := readGroup(t, v, gname)
 					require.NotNil(t, g, "group %s exists", gname)
 					assert.Equal(t, "internal", g.Data["type"])
 					assert.Equal(t, []any{pname}, g.Data["policies"])
@@ -166,20 +170,21 @@ func TestCreateOrg(t *testing.T) {
 func TestCreateOrgRepairs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := newAdmin(t, admin.Config{})
-	org := unique("org")
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
+	org := edgetest.UniqueName("org")
 	require.NoError(t, a.CreateOrg(ctx, org))
-	u := newUser(t)
+	u := v.NewUser(t, edgetest.WithPolicies())
 	require.NoError(t, a.AddMember(ctx, org, u.EntityID))
 	require.NoError(t, a.AddAdmin(ctx, org, u.EntityID))
 
-	root := rootClient()
+	root := v.RootClient(t)
 	members, err := a.OrgMembersPolicyName(org)
 	require.NoError(t, err)
 	admins, err := a.OrgAdminsPolicyName(org)
 	require.NoError(t, err)
 	// An edited policy (marker kept) and an edited group policy list.
-	want, err := admin.OrgMembersPolicy(vault.Mount, "edge", org)
+	want, err := admin.OrgMembersPolicy(v.Mount(), "edge", org)
 	require.NoError(t, err)
 	require.NoError(t, root.Sys().PutPolicy(members, want+"\npath \"sys/*\" {\n  capabilities = [\"sudo\"]\n}\n"))
 	_, err = root.Logical().Write("identity/group/name/"+admins, map[string]any{"policies": []string{admins, "default", "edge-dev"}})
@@ -190,7 +195,7 @@ func TestCreateOrgRepairs(t *testing.T) {
 	text, err := root.Sys().GetPolicy(members)
 	require.NoError(t, err)
 	assert.Equal(t, want, text)
-	assert.Equal(t, []any{admins}, readGroup(t, admins).Data["policies"])
+	assert.Equal(t, []any{admins}, readGroup(t, v, admins).Data["policies"])
 	ids, err := a.Members(ctx, org)
 	require.NoError(t, err)
 	assert.Equal(t, []string{u.EntityID}, ids)
@@ -204,7 +209,8 @@ func TestCreateOrgRepairs(t *testing.T) {
 func TestNotManaged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	root := rootClient()
+	v := edgetest.Start(t)
+	root := v.RootClient(t)
 	const foreignPolicy = "# written by hand\npath \"secret/data/hand/*\" {\n  capabilities = [\"read\"]\n}\n"
 
 	tests := []struct {
@@ -224,50 +230,51 @@ func TestNotManaged(t *testing.T) {
 			require.NoError(t, err)
 		}},
 		{"another deployment with the same name prefix", func(t *testing.T, a *admin.Admin, org string) {
-			other := newAdmin(t, admin.Config{Prefix: "other", NamePrefix: a.NamePrefix()})
+			other := newAdmin(t, v, admin.Config{Prefix: "other", NamePrefix: a.NamePrefix()})
 			require.NoError(t, other.CreateOrg(ctx, org))
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newAdmin(t, admin.Config{NamePrefix: unique("np")})
-			org := unique("org")
+			a := newAdmin(t, v, admin.Config{NamePrefix: edgetest.UniqueName("np")})
+			org := edgetest.UniqueName("org")
 			tt.prepare(t, a, org)
-			policiesBefore := orgPolicies(t, a, org)
+			policiesBefore := orgPolicies(t, v, a, org)
 
 			err := a.CreateOrg(ctx, org)
 			assert.ErrorIs(t, err, admin.ErrNotManaged)
-			assert.Equal(t, policiesBefore, orgPolicies(t, a, org), "CreateOrg changed no policy")
+			assert.Equal(t, policiesBefore, orgPolicies(t, v, a, org), "CreateOrg changed no policy")
 
 			err = a.DeleteOrg(ctx, org)
 			assert.ErrorIs(t, err, admin.ErrNotManaged)
-			assert.Equal(t, policiesBefore, orgPolicies(t, a, org), "DeleteOrg deleted no policy")
+			assert.Equal(t, policiesBefore, orgPolicies(t, v, a, org), "DeleteOrg deleted no policy")
 		})
 	}
 
 	t.Run("hand-made group refused by member edits", func(t *testing.T) {
-		a := newAdmin(t, admin.Config{NamePrefix: unique("np")})
-		org := unique("org")
+		a := newAdmin(t, v, admin.Config{NamePrefix: edgetest.UniqueName("np")})
+		org := edgetest.UniqueName("org")
 		name, err := a.OrgMembersGroupName(org)
 		require.NoError(t, err)
 		_, err = root.Logical().Write("identity/group/name/"+name, map[string]any{"policies": []string{"default"}})
 		require.NoError(t, err)
-		u := newUser(t)
+		u := v.NewUser(t, edgetest.WithPolicies())
 		assert.ErrorIs(t, a.AddMember(ctx, org, u.EntityID), admin.ErrNotManaged)
 		_, err = a.Members(ctx, org)
 		assert.ErrorIs(t, err, admin.ErrNotManaged)
-		assert.Empty(t, readGroup(t, name).Data["member_entity_ids"])
+		assert.Empty(t, readGroup(t, v, name).Data["member_entity_ids"])
 	})
 }
 
 // orgPolicies returns the texts of org's two policies ("" for none).
-func orgPolicies(t *testing.T, a *admin.Admin, org string) [2]string {
+func orgPolicies(t *testing.T, v *edgetest.Vault, a *admin.Admin, org string) [2]string {
 	t.Helper()
+	root := v.RootClient(t)
 	var out [2]string
 	for i, f := range []func(string) (string, error){a.OrgMembersPolicyName, a.OrgAdminsPolicyName} {
 		name, err := f(org)
 		require.NoError(t, err)
-		out[i], err = rootClient().Sys().GetPolicy(name)
+		out[i], err = root.Sys().GetPolicy(name)
 		require.NoError(t, err)
 	}
 	return out
@@ -276,7 +283,8 @@ func orgPolicies(t *testing.T, a *admin.Admin, org string) [2]string {
 func TestMembership(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := newAdmin(t, admin.Config{})
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
 
 	tests := []struct {
 		name   string
@@ -291,9 +299,10 @@ func TestMembership(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			org := unique("org")
+			org := edgetest.UniqueName("org")
 			require.NoError(t, a.CreateOrg(ctx, org))
-			u1, u2, u3 := newUser(t), newUser(t), newUser(t)
+			noPolicies := edgetest.WithPolicies() // only "default": only the entities matter
+			u1, u2, u3 := v.NewUser(t, noPolicies), v.NewUser(t, noPolicies), v.NewUser(t, noPolicies)
 			sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
 			list := func() []string {
 				ids, err := tt.list(ctx, org)
@@ -317,7 +326,7 @@ func TestMembership(t *testing.T) {
 			}
 			assert.Equal(t, sorted(u1.EntityID, u3.EntityID), list(), "removed twice")
 
-			require.NoError(t, tt.remove(ctx, org, newUser(t).EntityID), "removing a non-member")
+			require.NoError(t, tt.remove(ctx, org, v.NewUser(t, noPolicies).EntityID), "removing a non-member")
 			require.NoError(t, tt.remove(ctx, org, "00000000-0000-0000-0000-000000000000"), "removing an unknown entity")
 
 			require.NoError(t, tt.remove(ctx, org, u1.EntityID))
@@ -335,9 +344,10 @@ func TestMembership(t *testing.T) {
 func TestUnknownOrg(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := newAdmin(t, admin.Config{})
-	org := unique("nosuchorg")
-	u := newUser(t)
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
+	org := edgetest.UniqueName("nosuchorg")
+	u := v.NewUser(t, edgetest.WithPolicies())
 
 	tests := []struct {
 		name string
@@ -364,38 +374,39 @@ func TestUnknownOrg(t *testing.T) {
 	// Nothing was created on the way.
 	name, err := a.OrgMembersGroupName(org)
 	require.NoError(t, err)
-	assert.Nil(t, readGroup(t, name))
+	assert.Nil(t, readGroup(t, v, name))
 }
 
 func TestDeleteOrg(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := newAdmin(t, admin.Config{})
-	org := unique("org")
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
+	org := edgetest.UniqueName("org")
 	require.NoError(t, a.CreateOrg(ctx, org))
-	u := newUser(t, a.UserPolicyName())
+	u := v.NewUser(t)
 	require.NoError(t, a.AddMember(ctx, org, u.EntityID))
-	secret := seed(t, orgScope(org))
+	secret := seed(t, orgScope(v, org))
 
 	for i := range 2 {
 		require.NoError(t, a.DeleteOrg(ctx, org), "call %d", i+1)
 	}
 
-	assert.Equal(t, [2]string{}, orgPolicies(t, a, org), "policies deleted")
+	assert.Equal(t, [2]string{}, orgPolicies(t, v, a, org), "policies deleted")
 	for _, f := range []func(string) (string, error){a.OrgMembersGroupName, a.OrgAdminsGroupName} {
 		name, err := f(org)
 		require.NoError(t, err)
-		assert.Nil(t, readGroup(t, name), "group %s deleted", name)
+		assert.Nil(t, readGroup(t, v, name), "group %s deleted", name)
 	}
 	_, err := a.Members(ctx, org)
 	assert.ErrorIs(t, err, admin.ErrUnknownOrg)
 	assert.ErrorIs(t, a.AddMember(ctx, org, u.EntityID), admin.ErrUnknownOrg)
 
 	// The secrets stay, out of the former member's reach.
-	s, err := rootClient().Logical().Read(orgScope(org).data + "/" + secret)
+	s, err := v.RootClient(t).Logical().Read(orgScope(v, org).data + "/" + secret)
 	require.NoError(t, err)
 	assert.NotNil(t, s, "the org's secrets are kept")
-	_, err = newClient(u.Token).Logical().Read(orgScope(org).data + "/" + secret)
+	_, err = newClient(t, v, u.Token).Logical().Read(orgScope(v, org).data + "/" + secret)
 	assert.Equal(t, 403, status(err))
 
 	// And the org can be created again, empty.
@@ -404,7 +415,7 @@ func TestDeleteOrg(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, ids)
 
-	assert.NoError(t, a.DeleteOrg(ctx, unique("neverexisted")))
+	assert.NoError(t, a.DeleteOrg(ctx, edgetest.UniqueName("neverexisted")))
 }
 
 // TestConcurrentEdits checks that one Admin serializes concurrent edits of
@@ -412,14 +423,15 @@ func TestDeleteOrg(t *testing.T) {
 func TestConcurrentEdits(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := newAdmin(t, admin.Config{})
-	org := unique("org")
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
+	org := edgetest.UniqueName("org")
 	require.NoError(t, a.CreateOrg(ctx, org))
 
 	const n = 12
 	var ids []string
 	for range n {
-		ids = append(ids, newUser(t).EntityID)
+		ids = append(ids, v.NewUser(t, edgetest.WithPolicies()).EntityID)
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 3*n)
@@ -459,16 +471,17 @@ func TestConcurrentEdits(t *testing.T) {
 func TestOperatorPolicyIntegration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := admin.Config{Mount: unique("kv"), NamePrefix: unique("op")}
-	text, err := newAdmin(t, cfg).OperatorPolicy()
+	v := edgetest.Start(t)
+	cfg := admin.Config{Mount: edgetest.UniqueName("kv"), NamePrefix: edgetest.UniqueName("op")}
+	text, err := newAdmin(t, v, cfg).OperatorPolicy()
 	require.NoError(t, err)
-	policy := unique("operator")
-	require.NoError(t, rootClient().Sys().PutPolicy(policy, text))
-	cfg.Client = newClient(entityless(t, policy))
-	a := newAdmin(t, cfg)
+	policy := edgetest.UniqueName("operator")
+	require.NoError(t, v.RootClient(t).Sys().PutPolicy(policy, text))
+	cfg.Client = newClient(t, v, entityless(t, v, policy))
+	a := newAdmin(t, v, cfg)
 
-	org := unique("org")
-	u := newUser(t, a.UserPolicyName())
+	org := edgetest.UniqueName("org")
+	u := v.NewUser(t, edgetest.WithPolicies(a.UserPolicyName()))
 	steps := []struct {
 		name string
 		do   func() error
@@ -497,8 +510,8 @@ func TestOperatorPolicyIntegration(t *testing.T) {
 	}
 
 	// The same token cannot manage other names.
-	cfg.NamePrefix = unique("elsewhere")
-	b := newAdmin(t, cfg)
+	cfg.NamePrefix = edgetest.UniqueName("elsewhere")
+	b := newAdmin(t, v, cfg)
 	assert.ErrorIs(t, b.Setup(ctx), edge.ErrPermissionDenied)
 	assert.ErrorIs(t, b.CreateOrg(ctx, org), edge.ErrPermissionDenied)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge/admin"
+	"github.com/edgesdk/edge/edgetest"
 )
 
 // These tests check that Vault itself enforces the access model, with raw
@@ -21,27 +22,28 @@ import (
 // policy and the org groups) try the six operations on user and org
 // secrets.
 
-// scope is a folder of secrets: the KV v2 data and metadata paths of a
-// user's or an org's secrets.
+// scope is a folder of secrets in a Vault: the KV v2 data and metadata
+// paths of a user's or an org's secrets.
 type scope struct {
+	v    *edgetest.Vault
 	data string // <mount>/data/<prefix>/users/<entity>
 	meta string // <mount>/metadata/<prefix>/users/<entity>
 }
 
-func userScope(entityID string) scope {
-	return scope{vault.Mount + "/data/edge/users/" + entityID, vault.Mount + "/metadata/edge/users/" + entityID}
+func userScope(v *edgetest.Vault, entityID string) scope {
+	return scope{v, v.Mount() + "/data/edge/users/" + entityID, v.Mount() + "/metadata/edge/users/" + entityID}
 }
 
-func orgScope(org string) scope {
-	return scope{vault.Mount + "/data/edge/orgs/" + org, vault.Mount + "/metadata/edge/orgs/" + org}
+func orgScope(v *edgetest.Vault, org string) scope {
+	return scope{v, v.Mount() + "/data/edge/orgs/" + org, v.Mount() + "/metadata/edge/orgs/" + org}
 }
 
 // seed writes a fresh secret in sc with the root token and returns its
 // name.
 func seed(t *testing.T, sc scope) string {
 	t.Helper()
-	name := unique("s")
-	_, err := rootClient().Logical().WriteWithContext(context.Background(), sc.data+"/"+name,
+	name := edgetest.UniqueName("s")
+	_, err := sc.v.RootClient(t).Logical().WriteWithContext(context.Background(), sc.data+"/"+name,
 		map[string]any{"data": map[string]any{"v": "seed"}})
 	require.NoError(t, err)
 	return name
@@ -81,14 +83,15 @@ var kvOps = []kvOp{
 			return errors.New("read was not wrapped")
 		}
 		// A receiver with only the default policy can unwrap it.
-		u, err := newClient(vault.NoPolicyToken).Logical().UnwrapWithContext(context.Background(), s.WrapInfo.Token)
+		receiver := sc.v.NewUser(t, edgetest.WithPolicies())
+		u, err := newClient(t, sc.v, receiver.Token).Logical().UnwrapWithContext(context.Background(), s.WrapInfo.Token)
 		require.NoError(t, err, "unwrapping with a default-policy token")
 		require.NotNil(t, u)
 		assert.Equal(t, "seed", u.Data["data"].(map[string]any)["v"])
 		return nil
 	}},
 	{"create", func(t *testing.T, c *api.Client, sc scope) error {
-		_, err := c.Logical().WriteWithContext(context.Background(), sc.data+"/"+unique("n"), map[string]any{
+		_, err := c.Logical().WriteWithContext(context.Background(), sc.data+"/"+edgetest.UniqueName("n"), map[string]any{
 			"options": map[string]any{"cas": 0},
 			"data":    map[string]any{"v": "new"},
 		})
@@ -116,7 +119,7 @@ var kvOps = []kvOp{
 		name := seed(t, sc)
 		_, err := c.Logical().DeleteWithContext(context.Background(), sc.meta+"/"+name)
 		if err == nil {
-			s, rerr := rootClient().Logical().ReadWithContext(context.Background(), sc.meta+"/"+name)
+			s, rerr := sc.v.RootClient(t).Logical().ReadWithContext(context.Background(), sc.meta+"/"+name)
 			require.NoError(t, rerr)
 			assert.Nil(t, s, "the secret is gone after delete")
 		}
@@ -167,23 +170,25 @@ func status(err error) int {
 
 // entityless returns a token holding policies but no identity entity
 // (made by the root token, which has none).
-func entityless(t *testing.T, policies ...string) string {
+func entityless(t *testing.T, v *edgetest.Vault, policies ...string) string {
 	t.Helper()
-	s, err := rootClient().Auth().Token().CreateWithContext(context.Background(), &api.TokenCreateRequest{Policies: policies})
+	s, err := v.RootClient(t).Auth().Token().CreateWithContext(context.Background(), &api.TokenCreateRequest{Policies: policies})
 	require.NoError(t, err)
 	return s.Auth.ClientToken
 }
 
 func TestEnforceUserSecrets(t *testing.T) {
 	t.Parallel()
-	a := newAdmin(t, admin.Config{})
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
 	ctx := context.Background()
-	org := unique("org")
+	org := edgetest.UniqueName("org")
 	require.NoError(t, a.CreateOrg(ctx, org))
 
-	owner := newUser(t, a.UserPolicyName())
-	other := newUser(t, a.UserPolicyName())
-	orgAdmin := newUser(t, a.UserPolicyName())
+	// Users holding the Edge user policy: a's, of the default deployment.
+	owner := v.NewUser(t)
+	other := v.NewUser(t)
+	orgAdmin := v.NewUser(t)
 	require.NoError(t, a.AddAdmin(ctx, org, orgAdmin.EntityID))
 	require.NoError(t, a.AddMember(ctx, org, orgAdmin.EntityID))
 
@@ -193,17 +198,17 @@ func TestEnforceUserSecrets(t *testing.T) {
 		scope   scope
 		allowed string
 	}{
-		{"owner on own secrets", owner.Token, userScope(owner.EntityID), allOps},
-		{"other user on own secrets", other.Token, userScope(other.EntityID), allOps},
-		{"other user on owner's secrets", other.Token, userScope(owner.EntityID), noOps},
-		{"org admin on owner's secrets", orgAdmin.Token, userScope(owner.EntityID), noOps},
-		{"owner on other user's secrets", owner.Token, userScope(other.EntityID), noOps},
-		{"token without entity", entityless(t, a.UserPolicyName()), userScope(owner.EntityID), noOps},
-		{"default policy only", vault.NoPolicyToken, userScope(owner.EntityID), noOps},
+		{"owner on own secrets", owner.Token, userScope(v, owner.EntityID), allOps},
+		{"other user on own secrets", other.Token, userScope(v, other.EntityID), allOps},
+		{"other user on owner's secrets", other.Token, userScope(v, owner.EntityID), noOps},
+		{"org admin on owner's secrets", orgAdmin.Token, userScope(v, owner.EntityID), noOps},
+		{"owner on other user's secrets", owner.Token, userScope(v, other.EntityID), noOps},
+		{"token without entity", entityless(t, v, a.UserPolicyName()), userScope(v, owner.EntityID), noOps},
+		{"default policy only", v.NewUser(t, edgetest.WithPolicies()).Token, userScope(v, owner.EntityID), noOps},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkOps(t, newClient(tt.token), tt.scope, tt.allowed)
+			checkOps(t, newClient(t, v, tt.token), tt.scope, tt.allowed)
 		})
 	}
 }
@@ -212,18 +217,19 @@ func TestEnforceUserSecrets(t *testing.T) {
 // which orgs exist, nor read a folder as a secret.
 func TestEnforceParentPaths(t *testing.T) {
 	t.Parallel()
-	a := newAdmin(t, admin.Config{})
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
 	ctx := context.Background()
-	org := unique("org")
+	org := edgetest.UniqueName("org")
 	require.NoError(t, a.CreateOrg(ctx, org))
-	user := newUser(t, a.UserPolicyName())
+	user := v.NewUser(t)
 	require.NoError(t, a.AddAdmin(ctx, org, user.EntityID))
 	require.NoError(t, a.AddMember(ctx, org, user.EntityID))
 	// Something to list in each folder.
-	seed(t, userScope(user.EntityID))
-	seed(t, orgScope(org))
+	seed(t, userScope(v, user.EntityID))
+	seed(t, orgScope(v, org))
 
-	m := vault.Mount
+	m := v.Mount()
 	tests := []struct {
 		name string
 		do   func(c *api.Client) error
@@ -259,7 +265,7 @@ func TestEnforceParentPaths(t *testing.T) {
 			return err
 		}},
 	}
-	c := newClient(user.Token)
+	c := newClient(t, v, user.Token)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.do(c)
@@ -270,14 +276,14 @@ func TestEnforceParentPaths(t *testing.T) {
 
 func TestEnforceOrgSecrets(t *testing.T) {
 	t.Parallel()
-	a := newAdmin(t, admin.Config{})
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
 	ctx := context.Background()
-	org, otherOrg := unique("org"), unique("org")
+	org, otherOrg := edgetest.UniqueName("org"), edgetest.UniqueName("org")
 	require.NoError(t, a.CreateOrg(ctx, org))
 	require.NoError(t, a.CreateOrg(ctx, otherOrg))
 
-	p := a.UserPolicyName()
-	member, orgAdmin, both, outsider, otherMember := newUser(t, p), newUser(t, p), newUser(t, p), newUser(t, p), newUser(t, p)
+	member, orgAdmin, both, outsider, otherMember := v.NewUser(t), v.NewUser(t), v.NewUser(t), v.NewUser(t), v.NewUser(t)
 	require.NoError(t, a.AddMember(ctx, org, member.EntityID))
 	require.NoError(t, a.AddAdmin(ctx, org, orgAdmin.EntityID))
 	require.NoError(t, a.AddMember(ctx, org, both.EntityID))
@@ -295,12 +301,12 @@ func TestEnforceOrgSecrets(t *testing.T) {
 		{"member and admin", both.Token, allOps},
 		{"user in no group", outsider.Token, noOps},
 		{"admin of another org", otherMember.Token, noOps},
-		{"token without entity", entityless(t, p), noOps},
-		{"default policy only", vault.NoPolicyToken, noOps},
+		{"token without entity", entityless(t, v, a.UserPolicyName()), noOps},
+		{"default policy only", v.NewUser(t, edgetest.WithPolicies()).Token, noOps},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkOps(t, newClient(tt.token), orgScope(org), tt.allowed)
+			checkOps(t, newClient(t, v, tt.token), orgScope(v, org), tt.allowed)
 		})
 	}
 }
@@ -309,19 +315,20 @@ func TestEnforceOrgSecrets(t *testing.T) {
 // changes from the next request on, with no new login.
 func TestEnforceMembershipChanges(t *testing.T) {
 	t.Parallel()
-	a := newAdmin(t, admin.Config{})
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
 	ctx := context.Background()
-	org := unique("org")
+	org := edgetest.UniqueName("org")
 	require.NoError(t, a.CreateOrg(ctx, org))
-	sc := orgScope(org)
+	sc := orgScope(v, org)
 	name := seed(t, sc)
 
-	u := newUser(t, a.UserPolicyName()) // logged in before any change
-	c := newClient(u.Token)
+	u := v.NewUser(t) // logged in before any change
+	c := newClient(t, v, u.Token)
 	read := func() error { _, err := c.Logical().Read(sc.data + "/" + name); return err }
 	list := func() error { _, err := c.Logical().List(sc.meta); return err }
 	create := func() error {
-		_, err := c.Logical().Write(sc.data+"/"+unique("n"), map[string]any{"options": map[string]any{"cas": 0}, "data": map[string]any{"v": "1"}})
+		_, err := c.Logical().Write(sc.data+"/"+edgetest.UniqueName("n"), map[string]any{"options": map[string]any{"cas": 0}, "data": map[string]any{"v": "1"}})
 		return err
 	}
 
@@ -356,14 +363,15 @@ func TestEnforceMembershipChanges(t *testing.T) {
 // confuse, stay apart.
 func TestEnforceCaseSensitiveOrgs(t *testing.T) {
 	t.Parallel()
-	a := newAdmin(t, admin.Config{})
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
 	ctx := context.Background()
-	upper := "Org" + strings.ToUpper(unique(""))
+	upper := strings.ToUpper(edgetest.UniqueName("Org"))
 	lower := strings.ToLower(upper)
 	require.NoError(t, a.CreateOrg(ctx, upper))
 	require.NoError(t, a.CreateOrg(ctx, lower))
 
-	upperAdmin, lowerAdmin := newUser(t, a.UserPolicyName()), newUser(t, a.UserPolicyName())
+	upperAdmin, lowerAdmin := v.NewUser(t), v.NewUser(t)
 	require.NoError(t, a.AddAdmin(ctx, upper, upperAdmin.EntityID))
 	require.NoError(t, a.AddAdmin(ctx, lower, lowerAdmin.EntityID))
 
@@ -371,7 +379,7 @@ func TestEnforceCaseSensitiveOrgs(t *testing.T) {
 		for _, r := range []func(string) (string, error){a.OrgMembersPolicyName, a.OrgAdminsPolicyName} {
 			name, err := r(org)
 			require.NoError(t, err)
-			text, err := rootClient().Sys().GetPolicy(name)
+			text, err := v.RootClient(t).Sys().GetPolicy(name)
 			require.NoError(t, err)
 			assert.Contains(t, text, "/orgs/"+org+"/", "policy %s is for org %s", name, org)
 		}
@@ -382,14 +390,14 @@ func TestEnforceCaseSensitiveOrgs(t *testing.T) {
 		scope   scope
 		allowed string
 	}{
-		{"upper admin on upper", upperAdmin.Token, orgScope(upper), allOps},
-		{"upper admin on lower", upperAdmin.Token, orgScope(lower), noOps},
-		{"lower admin on lower", lowerAdmin.Token, orgScope(lower), allOps},
-		{"lower admin on upper", lowerAdmin.Token, orgScope(upper), noOps},
+		{"upper admin on upper", upperAdmin.Token, orgScope(v, upper), allOps},
+		{"upper admin on lower", upperAdmin.Token, orgScope(v, lower), noOps},
+		{"lower admin on lower", lowerAdmin.Token, orgScope(v, lower), allOps},
+		{"lower admin on upper", lowerAdmin.Token, orgScope(v, upper), noOps},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkOps(t, newClient(tt.token), tt.scope, tt.allowed)
+			checkOps(t, newClient(t, v, tt.token), tt.scope, tt.allowed)
 		})
 	}
 }
@@ -402,22 +410,24 @@ func TestEnforceCaseSensitiveOrgs(t *testing.T) {
 // merges the denied_parameters of identical paths).
 func TestEnforceOldVersions(t *testing.T) {
 	t.Parallel()
-	a := newAdmin(t, admin.Config{})
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
 	ctx := context.Background()
-	org := unique("org")
+	org := edgetest.UniqueName("org")
 	require.NoError(t, a.CreateOrg(ctx, org))
-	p := a.UserPolicyName()
-	member, orgAdmin, both := newUser(t, p), newUser(t, p), newUser(t, p)
+	member, orgAdmin, both := v.NewUser(t), v.NewUser(t), v.NewUser(t)
 	require.NoError(t, a.AddMember(ctx, org, member.EntityID))
 	require.NoError(t, a.AddAdmin(ctx, org, orgAdmin.EntityID))
 	require.NoError(t, a.AddMember(ctx, org, both.EntityID))
 	require.NoError(t, a.AddAdmin(ctx, org, both.EntityID))
 
-	sc := orgScope(org)
+	sc := orgScope(v, org)
 	name := seed(t, sc) // version 1: "seed"
-	_, err := rootClient().Logical().WriteWithContext(ctx, sc.data+"/"+name, map[string]any{"data": map[string]any{"v": "rotated"}})
+	_, err := v.RootClient(t).Logical().WriteWithContext(ctx, sc.data+"/"+name, map[string]any{"data": map[string]any{"v": "rotated"}})
 	require.NoError(t, err) // version 2
 	path := sc.data + "/" + name
+	// A receiver with only the default policy, for the wrapped reads.
+	receiver := newClient(t, v, v.NewUser(t, edgetest.WithPolicies()).Token)
 
 	// read reads path with query, wrapped or not, and returns the value
 	// and version it got.
@@ -433,17 +443,17 @@ func TestEnforceOldVersions(t *testing.T) {
 			if s == nil || s.WrapInfo == nil || s.Data != nil {
 				return "", "", errors.New("read was not wrapped")
 			}
-			s, err = newClient(vault.NoPolicyToken).Logical().UnwrapWithContext(ctx, s.WrapInfo.Token)
+			s, err = receiver.Logical().UnwrapWithContext(ctx, s.WrapInfo.Token)
 			require.NoError(t, err, "unwrapping with a default-policy token")
 		}
 		if s == nil {
 			return "", "", errors.New("no answer")
 		}
-		v, _ := s.Data["data"].(map[string]any)["v"].(string)
+		value, _ := s.Data["data"].(map[string]any)["v"].(string)
 		version, _ := s.Data["metadata"].(map[string]any)["version"].(json.Number)
-		return v, version, nil
+		return value, version, nil
 	}
-	v := func(n string) map[string][]string { return map[string][]string{"version": {n}} }
+	versionQuery := func(n string) map[string][]string { return map[string][]string{"version": {n}} }
 	tests := []struct {
 		name    string
 		query   map[string][]string
@@ -455,11 +465,11 @@ func TestEnforceOldVersions(t *testing.T) {
 	}{
 		{"latest", nil, false, "rotated", false},
 		{"latest wrapped", nil, true, "rotated", false},
-		{"version 1", v("1"), false, "seed", false},
-		{"version 1 wrapped", v("1"), true, "seed", false},
-		{"version 2 (the latest)", v("2"), false, "rotated", false},
-		{"version 0 (the latest)", v("0"), false, "rotated", false},
-		{"version empty", v(""), false, "rotated", false},
+		{"version 1", versionQuery("1"), false, "seed", false},
+		{"version 1 wrapped", versionQuery("1"), true, "seed", false},
+		{"version 2 (the latest)", versionQuery("2"), false, "rotated", false},
+		{"version 0 (the latest)", versionQuery("0"), false, "rotated", false},
+		{"version empty", versionQuery(""), false, "rotated", false},
 		{"Version 1", map[string][]string{"Version": {"1"}}, false, "", false},
 		{"VERSION 1 wrapped", map[string][]string{"VERSION": {"1"}}, true, "", false},
 		{"version twice", map[string][]string{"version": {"1", "1"}}, false, "", true},
@@ -476,7 +486,7 @@ func TestEnforceOldVersions(t *testing.T) {
 	}
 	for _, pr := range principals {
 		t.Run(pr.name, func(t *testing.T) {
-			c := newClient(pr.token)
+			c := newClient(t, v, pr.token)
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					got, version, err := read(c, tt.query, tt.wrapped)
@@ -522,9 +532,9 @@ func TestEnforceOldVersions(t *testing.T) {
 func TestOldVersionsMaxVersions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	root := rootClient()
+	root := edgetest.Start(t).RootClient(t)
 	// A mount of its own: the test changes the mount's configuration.
-	mount := unique("kv")
+	mount := edgetest.UniqueName("kv")
 	require.NoError(t, root.Sys().MountWithContext(ctx, mount, &api.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}))
 	t.Cleanup(func() { _ = root.Sys().UnmountWithContext(context.Background(), mount) })
 	require.Eventually(t, func() bool {
@@ -548,7 +558,7 @@ func TestOldVersionsMaxVersions(t *testing.T) {
 			// Subtests in order: the mount configuration is shared.
 			_, err := root.Logical().WriteWithContext(ctx, mount+"/config", map[string]any{"max_versions": tt.mountMax})
 			require.NoError(t, err)
-			key := unique("s")
+			key := edgetest.UniqueName("s")
 			if tt.secretMax > 0 {
 				_, err := root.Logical().WriteWithContext(ctx, mount+"/metadata/"+key, map[string]any{"max_versions": tt.secretMax})
 				require.NoError(t, err)

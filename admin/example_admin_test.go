@@ -7,37 +7,36 @@ import (
 	"log"
 	"slices"
 	"strings"
+	"testing"
 
 	"github.com/hashicorp/vault/api"
 
 	"github.com/edgesdk/edge"
 	"github.com/edgesdk/edge/admin"
-	"github.com/edgesdk/edge/internal/vaulttest"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/exampletb"
 )
 
-// operatorClient returns a vault/api client for the test Vault with a
-// token allowed to provision it; a real program would use
-// api.NewClient(api.DefaultConfig()) with an operator's VAULT_TOKEN.
-func operatorClient() *api.Client { return rootClient() }
+// The examples that talk to Vault use the shared test Vault of edgetest,
+// with an exampletb.TB standing in for a test's t.
+
+// operatorClient returns a vault/api client for v with a token allowed to
+// provision it; a real program would use api.NewClient(api.DefaultConfig())
+// with an operator's VAULT_TOKEN.
+func operatorClient(t testing.TB, v *edgetest.Vault) *api.Client { return v.RootClient(t) }
 
 // exampleEntityID makes a fresh Vault user holding the edge user policy
 // and returns its identity entity id, what the user's session reports as
 // edge.Session.EntityID (or "edge-secrets whoami").
-func exampleEntityID() string {
-	u, err := vault.NewUser(context.Background(), vaulttest.UniqueName("u"), "edge-user")
-	if err != nil {
-		log.Fatal(err)
-	}
-	return u.EntityID
-}
+func exampleEntityID(t testing.TB, v *edgetest.Vault) string { return v.NewUser(t).EntityID }
 
 // exampleKVv1Mount mounts a KV version 1 secrets engine at a fresh path
 // and returns the path.
-func exampleKVv1Mount() string {
-	path := vaulttest.UniqueName("kvone")
-	err := rootClient().Sys().Mount(path, &api.MountInput{Type: "kv", Options: map[string]string{"version": "1"}})
+func exampleKVv1Mount(t testing.TB, v *edgetest.Vault) string {
+	path := edgetest.UniqueName("kvone")
+	err := v.RootClient(t).Sys().Mount(path, &api.MountInput{Type: "kv", Options: map[string]string{"version": "1"}})
 	if err != nil {
-		log.Fatal(err)
+		t.Fatalf("mounting KV version 1 at %s: %v", path, err)
 	}
 	return path
 }
@@ -53,18 +52,16 @@ func rules(policy string) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// exampleAdmin returns an Admin on the test Vault's mount, as New makes
-// it.
-func exampleAdmin() *admin.Admin {
-	a, err := admin.New(admin.Config{Client: operatorClient(), Mount: vault.Mount})
-	if err != nil {
-		log.Fatal(err)
-	}
-	return a
+// exampleAdmin returns an Admin on v's mount, as New makes it.
+func exampleAdmin(t testing.TB, v *edgetest.Vault) *admin.Admin {
+	return newAdmin(t, v, admin.Config{}) // the root token, v's mount
 }
 
 func ExampleNew() {
-	client := operatorClient()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	client := operatorClient(t, v)
 	a, err := admin.New(admin.Config{Client: client}) // mount "secret", prefix "edge"
 	if err != nil {
 		log.Fatal(err)
@@ -79,7 +76,10 @@ func ExampleNew() {
 }
 
 func ExampleAdmin_Mount() {
-	a, err := admin.New(admin.Config{Client: operatorClient(), Mount: "kv/teams"})
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	a, err := admin.New(admin.Config{Client: operatorClient(t, v), Mount: "kv/teams"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -89,7 +89,10 @@ func ExampleAdmin_Mount() {
 }
 
 func ExampleAdmin_Prefix() {
-	a, err := admin.New(admin.Config{Client: operatorClient(), Prefix: "apps/edge"})
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	a, err := admin.New(admin.Config{Client: operatorClient(t, v), Prefix: "apps/edge"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -100,7 +103,10 @@ func ExampleAdmin_Prefix() {
 
 // Two deployments in one Vault need two name prefixes.
 func ExampleAdmin_NamePrefix() {
-	client := operatorClient()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	client := operatorClient(t, v)
 	a, err := admin.New(admin.Config{Client: client, Prefix: "apps/Edge"})
 	if err != nil {
 		log.Fatal(err)
@@ -129,7 +135,10 @@ func ExampleDefaultNamePrefix() {
 // Attach the user policy to every edge user (their userpass users, auth
 // roles, entities or a group of all users).
 func ExampleAdmin_UserPolicyName() {
-	a, err := admin.New(admin.Config{Client: operatorClient()})
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -141,7 +150,10 @@ func ExampleAdmin_UserPolicyName() {
 // Vault lower-cases policy and group names, so upper-case org names are
 // escaped.
 func ExampleAdmin_OrgMembersPolicyName() {
-	a, err := admin.New(admin.Config{Client: operatorClient()})
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -158,7 +170,10 @@ func ExampleAdmin_OrgMembersPolicyName() {
 }
 
 func ExampleAdmin_OrgAdminsPolicyName() {
-	a, err := admin.New(admin.Config{Client: operatorClient()})
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -170,7 +185,10 @@ func ExampleAdmin_OrgAdminsPolicyName() {
 
 // Each group carries the policy of the same name.
 func ExampleAdmin_OrgMembersGroupName() {
-	a, err := admin.New(admin.Config{Client: operatorClient()})
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -181,7 +199,10 @@ func ExampleAdmin_OrgMembersGroupName() {
 }
 
 func ExampleAdmin_OrgAdminsGroupName() {
-	a, err := admin.New(admin.Config{Client: operatorClient()})
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -248,7 +269,10 @@ func ExampleOrgAdminsPolicy() {
 
 // The least policy for an operator's token.
 func ExampleAdmin_OperatorPolicy() {
-	a, err := admin.New(admin.Config{Client: operatorClient()})
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -283,8 +307,11 @@ func ExampleAdmin_OperatorPolicy() {
 
 // Setup is idempotent: run it at every deployment.
 func ExampleAdmin_Setup() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	a, err := admin.New(admin.Config{Client: operatorClient(), Mount: vault.Mount})
+	a, err := admin.New(admin.Config{Client: operatorClient(t, v), Mount: v.Mount()})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -298,10 +325,13 @@ func ExampleAdmin_Setup() {
 // A KV version 1 mount is ErrMountType, which matches edge.ErrBadEntry
 // too: what edge.NewSession reports for the same mount.
 func ExampleAdmin_Setup_kvVersion1() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	kv1 := exampleKVv1Mount()
+	kv1 := exampleKVv1Mount(t, v)
 	// A second deployment in one Vault needs a name prefix of its own.
-	a, err := admin.New(admin.Config{Client: operatorClient(), Mount: kv1, NamePrefix: "legacy"})
+	a, err := admin.New(admin.Config{Client: operatorClient(t, v), Mount: kv1, NamePrefix: "legacy"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -313,8 +343,11 @@ func ExampleAdmin_Setup_kvVersion1() {
 
 // CreateOrg writes the org's two policies and groups; it is idempotent.
 func ExampleAdmin_CreateOrg() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	a := exampleAdmin()
+	a := exampleAdmin(t, v)
 	fmt.Println(a.CreateOrg(ctx, "acme"))
 	fmt.Println(a.CreateOrg(ctx, "acme"))
 	fmt.Println(errors.Is(a.CreateOrg(ctx, "../acme"), edge.ErrBadEntry))
@@ -325,8 +358,11 @@ func ExampleAdmin_CreateOrg() {
 }
 
 func ExampleAdmin_DeleteOrg() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	a := exampleAdmin()
+	a := exampleAdmin(t, v)
 	if err := a.CreateOrg(ctx, "acme"); err != nil {
 		log.Fatal(err)
 	}
@@ -342,12 +378,15 @@ func ExampleAdmin_DeleteOrg() {
 // A member lists, reads and wraps the org's secrets from their next
 // request on, with no new login.
 func ExampleAdmin_AddMember() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	a := exampleAdmin()
+	a := exampleAdmin(t, v)
 	if err := a.CreateOrg(ctx, "acme"); err != nil {
 		log.Fatal(err)
 	}
-	aliceEntityID := exampleEntityID()
+	aliceEntityID := exampleEntityID(t, v)
 
 	fmt.Println(a.AddMember(ctx, "acme", aliceEntityID))
 	fmt.Println(a.AddMember(ctx, "acme", aliceEntityID)) // already one: no change
@@ -363,12 +402,15 @@ func ExampleAdmin_AddMember() {
 }
 
 func ExampleAdmin_RemoveMember() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	a := exampleAdmin()
+	a := exampleAdmin(t, v)
 	if err := a.CreateOrg(ctx, "acme"); err != nil {
 		log.Fatal(err)
 	}
-	aliceEntityID := exampleEntityID()
+	aliceEntityID := exampleEntityID(t, v)
 	if err := a.AddMember(ctx, "acme", aliceEntityID); err != nil {
 		log.Fatal(err)
 	}
@@ -382,12 +424,15 @@ func ExampleAdmin_RemoveMember() {
 }
 
 func ExampleAdmin_Members() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	a := exampleAdmin()
+	a := exampleAdmin(t, v)
 	if err := a.CreateOrg(ctx, "acme"); err != nil {
 		log.Fatal(err)
 	}
-	bobEntityID := exampleEntityID()
+	bobEntityID := exampleEntityID(t, v)
 	if err := a.AddMember(ctx, "acme", bobEntityID); err != nil {
 		log.Fatal(err)
 	}
@@ -401,12 +446,15 @@ func ExampleAdmin_Members() {
 // Admins create, update and delete the org's secrets, besides listing,
 // reading and wrapping them.
 func ExampleAdmin_AddAdmin() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	a := exampleAdmin()
+	a := exampleAdmin(t, v)
 	if err := a.CreateOrg(ctx, "acme"); err != nil {
 		log.Fatal(err)
 	}
-	carolEntityID := exampleEntityID()
+	carolEntityID := exampleEntityID(t, v)
 
 	fmt.Println(a.AddAdmin(ctx, "acme", carolEntityID))
 	admins, err := a.Admins(ctx, "acme")
@@ -417,12 +465,15 @@ func ExampleAdmin_AddAdmin() {
 }
 
 func ExampleAdmin_RemoveAdmin() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	a := exampleAdmin()
+	a := exampleAdmin(t, v)
 	if err := a.CreateOrg(ctx, "acme"); err != nil {
 		log.Fatal(err)
 	}
-	carolEntityID := exampleEntityID()
+	carolEntityID := exampleEntityID(t, v)
 	if err := a.AddAdmin(ctx, "acme", carolEntityID); err != nil {
 		log.Fatal(err)
 	}
@@ -436,12 +487,15 @@ func ExampleAdmin_RemoveAdmin() {
 }
 
 func ExampleAdmin_Admins() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	a := exampleAdmin()
+	a := exampleAdmin(t, v)
 	if err := a.CreateOrg(ctx, "acme"); err != nil {
 		log.Fatal(err)
 	}
-	carolEntityID := exampleEntityID()
+	carolEntityID := exampleEntityID(t, v)
 	if err := a.AddAdmin(ctx, "acme", carolEntityID); err != nil {
 		log.Fatal(err)
 	}
@@ -455,9 +509,12 @@ func ExampleAdmin_Admins() {
 // Every error of the package is an *admin.Error: match its kind with
 // errors.Is, reach its fields with errors.As.
 func ExampleError() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	a := exampleAdmin()
-	err := a.AddMember(ctx, "no-such-org", exampleEntityID())
+	a := exampleAdmin(t, v)
+	err := a.AddMember(ctx, "no-such-org", exampleEntityID(t, v))
 	var e *admin.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.Op, e.Org, e.Kind == admin.ErrUnknownOrg)
@@ -499,9 +556,13 @@ func ExampleError_Is() {
 // Unwrap exposes Vault's answer: a token without the operator's
 // capabilities gets 403, edge.ErrPermissionDenied.
 func ExampleError_Unwrap() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
 	ctx := context.Background()
-	client := newClient(vault.NoPolicyToken) // a token with the default policy only
-	a, err := admin.New(admin.Config{Client: client, Mount: vault.Mount})
+	noPolicy := v.NewUser(t, edgetest.WithPolicies()) // only the default policy
+	client := newClient(t, v, noPolicy.Token)
+	a, err := admin.New(admin.Config{Client: client, Mount: v.Mount()})
 	if err != nil {
 		log.Fatal(err)
 	}

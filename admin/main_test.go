@@ -1,72 +1,29 @@
 package admin_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"flag"
-	"fmt"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge/admin"
-	"github.com/edgesdk/edge/internal/vaulttest"
+	"github.com/edgesdk/edge/edgetest"
 )
 
-// vault is the real Vault the integration tests talk to: the embedded
-// dev Vault, or the external one EDGE_TEST_VAULT_ADDR names.
-var vault *vaulttest.Server
+// The integration tests talk to the real Vault edgetest.Start shares,
+// provisioned with the default deployment: KV v2 at "secret", userpass
+// and the "edge-user" policy.
+func TestMain(m *testing.M) { edgetest.Main(m) }
 
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	flag.Parse() // for testing.Verbose
-	// Covers a first build of the dev Vault (about two minutes).
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	begin := time.Now()
-	srv, err := vaulttest.Start(ctx, vaulttest.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting Vault for the tests:", err)
-		return 1
-	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping Vault:", err)
-		}
-	}()
-	vault = srv
-	if testing.Verbose() {
-		fmt.Fprintf(os.Stderr, "admin tests: Vault ready in %s\n", time.Since(begin).Round(time.Millisecond))
-	}
-
-	// Every test may rely on the default deployment being set up: the
-	// KV v2 mount and the "edge-user" policy.
-	a, err := admin.New(admin.Config{Client: rootClient(), Mount: srv.Mount})
-	if err == nil {
-		err = a.Setup(ctx)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "setting up the default deployment:", err)
-		return 1
-	}
-	return m.Run()
-}
-
-// newClient returns a vault/api client for the test Vault with token.
-func newClient(token string) *api.Client {
+// newClient returns a vault/api client for v with token, retries off.
+// It fails t with Fatalf (not require), so that examples can call it too.
+func newClient(t testing.TB, v *edgetest.Vault, token string) *api.Client {
+	t.Helper()
 	cfg := api.DefaultConfig()
-	cfg.Address = vault.Addr
+	cfg.Address = v.Addr()
 	cfg.MaxRetries = 0
 	c, err := api.NewClient(cfg)
 	if err != nil {
-		panic(err)
+		t.Fatalf("vault client: %v", err)
 	}
 	c.SetToken(token)
 	// Keep a developer's VAULT_WRAP_TTL or VAULT_NAMESPACE out.
@@ -75,36 +32,20 @@ func newClient(token string) *api.Client {
 	return c
 }
 
-func rootClient() *api.Client { return newClient(vault.RootToken) }
-
-// newAdmin returns an Admin using the root token, for cfg with the test
-// mount as the default mount.
-func newAdmin(t testing.TB, cfg admin.Config) *admin.Admin {
+// newAdmin returns an Admin of v using the root token, for cfg with v's
+// mount as the default mount. It fails t with Fatalf (not require), so
+// that examples can call it too.
+func newAdmin(t testing.TB, v *edgetest.Vault, cfg admin.Config) *admin.Admin {
 	t.Helper()
 	if cfg.Client == nil {
-		cfg.Client = rootClient()
+		cfg.Client = v.RootClient(t)
 	}
 	if cfg.Mount == "" {
-		cfg.Mount = vault.Mount
+		cfg.Mount = v.Mount()
 	}
 	a, err := admin.New(cfg)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("admin.New: %v", err)
+	}
 	return a
-}
-
-// unique returns prefix followed by random hex, for names no other test
-// uses.
-func unique(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-// newUser makes a fresh userpass user, with its own identity entity,
-// holding policies, logged in.
-func newUser(t testing.TB, policies ...string) vaulttest.User {
-	t.Helper()
-	u, err := vault.NewUser(context.Background(), vaulttest.UniqueName("u"), policies...)
-	require.NoError(t, err)
-	return u
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net"
 	"strings"
 	"testing"
@@ -53,13 +52,13 @@ func TestSecretsInBothScopes(t *testing.T) {
 			assert.Equal(t, updatedAgain+"\n", read("db"))
 
 			w, _ := wrap(t, env, with(sc.flags, "db")...)
-			assert.Equal(t, vault.Addr+"/v1/sys/wrapping/unwrap", w.UnwrapURL)
+			assert.Equal(t, fx.vault.Addr()+"/v1/sys/wrapping/unwrap", w.UnwrapURL)
 			assert.NotEmpty(t, w.Accessor)
 			assert.Equal(t, int64(300), w.TTLSeconds, "the default wrap TTL")
 			assert.Equal(t, 300*time.Second, w.ExpiresAt.Sub(w.CreationTime))
 			assert.True(t, strings.HasSuffix(w.CreationPath, "/db"), w.CreationPath)
 			assert.Zero(t, w.Version, "a plain wrap does not know its version")
-			assert.Equal(t, updatedAgain+"\n", ok(t, receiverEnv(), w.Token, "unwrap").stdout)
+			assert.Equal(t, updatedAgain+"\n", ok(t, fx.receiverEnv(), w.Token, "unwrap").stdout)
 
 			w, _ = wrap(t, env, with(sc.flags, "--ttl", "2m", "--with-version", "db")...)
 			assert.Equal(t, int64(120), w.TTLSeconds)
@@ -73,7 +72,7 @@ func TestSecretsInBothScopes(t *testing.T) {
 			assert.Equal(t, "api\n", ok(t, env, "", with([]string{"list"}, sc.flags...)...).stdout)
 			// The token made before the delete still holds the value.
 			assert.Equal(t, `{"value":`+updatedAgain+`,"version":3,"created_time":`,
-				ok(t, receiverEnv(), w.Token, "unwrap", "--with-version").stdout[:len(`{"value":`+updatedAgain+`,"version":3,"created_time":`)])
+				ok(t, fx.receiverEnv(), w.Token, "unwrap", "--with-version").stdout[:len(`{"value":`+updatedAgain+`,"version":3,"created_time":`)])
 		})
 	}
 }
@@ -96,37 +95,36 @@ func TestEmptyList(t *testing.T) {
 // answers).
 func TestErrorExitCodes(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	fx := newFixture(t)
 	env := fx.env()
 	value := `{"password":"` + canary() + `"}`
 	ok(t, env, value, "create", "exists")
 	ok(t, env, value, "create", "--org", "exists")
 
-	member := newUser(t)
-	require.NoError(t, operator.AddMember(ctx, fx.org, member.EntityID))
-	memberEnv := (&fixture{user: member, org: fx.org}).env()
+	member := newUser(t, fx.vault)
+	fx.vault.AddMember(t, fx.org, member)
+	memberEnv := (&fixture{vault: fx.vault, user: member, org: fx.org}).env()
 
 	w, _ := wrap(t, env, "exists")
-	ok(t, receiverEnv(), w.Token, "unwrap")
+	ok(t, fx.receiverEnv(), w.Token, "unwrap")
 
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	closedAddr := "http://" + closed.Addr().String()
 	require.NoError(t, closed.Close())
 
-	sealed, err := faultproxy.New(vault.Addr)
+	sealed, err := faultproxy.New(fx.vault.Addr())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sealed.Close() })
 	sealed.SetRule(func(faultproxy.Request) faultproxy.Fault { return faultproxy.Sealed })
 
 	// Every write of a secret's data, and every read of it, loses its
 	// answer after Vault acted: the create may or may not have happened.
-	lossy, err := faultproxy.New(vault.Addr)
+	lossy, err := faultproxy.New(fx.vault.Addr())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = lossy.Close() })
 	lossy.SetRule(func(r faultproxy.Request) faultproxy.Fault {
-		if strings.HasPrefix(r.Path, "/v1/"+vault.Mount+"/data/") || r.Path == "/v1/sys/wrapping/unwrap" {
+		if strings.HasPrefix(r.Path, "/v1/"+fx.vault.Mount()+"/data/") || r.Path == "/v1/sys/wrapping/unwrap" {
 			return faultproxy.Drop
 		}
 		return faultproxy.None
@@ -155,18 +153,18 @@ func TestErrorExitCodes(t *testing.T) {
 		{"an org member wraps an old version", ExitPermissionDenied, memberEnv, "", []string{"wrap", "--org", "--with-version", "exists"}, "permission denied"},
 		{"a user of another org lists its secrets", ExitPermissionDenied, memberEnv, "", []string{"list", "--org", "--org-name", newFixture(t).org}, "permission denied"},
 		{"a token Vault does not know", ExitPermissionDenied, fx.env("VAULT_TOKEN=" + secret("hvs.not-a-token")), "", []string{"list"}, "permission denied"},
-		{"no credentials", ExitPermissionDenied, []string{"VAULT_ADDR=" + vault.Addr}, "", []string{"list"}, "no Vault credentials"},
-		{"unwrap a used token", ExitInvalidToken, receiverEnv(), w.Token, []string{"unwrap"}, "not valid"},
-		{"unwrap a token Vault never made", ExitInvalidToken, receiverEnv(), secret("hvs.CAESIJunk"), []string{"unwrap"}, "not valid"},
-		{"verify a used token", ExitInvalidToken, receiverEnv(), w.Token, []string{"verify", "--user-entity", fx.user.EntityID, "--name", "exists"}, "not valid"},
-		{"verify a token of another secret", ExitWrongSecret, receiverEnv(), other.Token, []string{"verify", "--user-entity", fx.user.EntityID, "--name", "other"}, "does not hold the expected secret"},
+		{"no credentials", ExitPermissionDenied, []string{"VAULT_ADDR=" + fx.vault.Addr()}, "", []string{"list"}, "no Vault credentials"},
+		{"unwrap a used token", ExitInvalidToken, fx.receiverEnv(), w.Token, []string{"unwrap"}, "not valid"},
+		{"unwrap a token Vault never made", ExitInvalidToken, fx.receiverEnv(), secret("hvs.CAESIJunk"), []string{"unwrap"}, "not valid"},
+		{"verify a used token", ExitInvalidToken, fx.receiverEnv(), w.Token, []string{"verify", "--user-entity", fx.user.EntityID, "--name", "exists"}, "not valid"},
+		{"verify a token of another secret", ExitWrongSecret, fx.receiverEnv(), other.Token, []string{"verify", "--user-entity", fx.user.EntityID, "--name", "other"}, "does not hold the expected secret"},
 		{"Vault unreachable", ExitUnavailable, fx.env("VAULT_ADDR="+closedAddr, "VAULT_MAX_RETRIES=0"), "", []string{"list"}, "unavailable"},
 		{"Vault unreachable for the receiver", ExitUnavailable, []string{"VAULT_ADDR=" + closedAddr, "VAULT_MAX_RETRIES=0"}, lost.Token, []string{"unwrap"}, "unavailable"},
 		{"Vault sealed", ExitUnavailable, fx.env("VAULT_ADDR="+sealed.URL(), "VAULT_MAX_RETRIES=0"), "", []string{"read", "exists"}, "sealed"},
 		{"out of time", ExitUnavailable, env, "", []string{"read", "--timeout", "1ns", "exists"}, "deadline exceeded"},
 		{"a create whose answer was lost", ExitUnknownOutcome, lossyEnv, value, []string{"create", "lost"}, "outcome unknown"},
 		{"an unwrap whose answer was lost", ExitUnknownOutcome, lossyEnv, lost.Token, []string{"unwrap"}, "outcome unknown"},
-		{"a user operation with a token without entity", ExitError, fx.env("VAULT_TOKEN=" + secret(vault.RootToken)), "", []string{"list"}, "no Vault identity entity"},
+		{"a user operation with a token without entity", ExitError, fx.env("VAULT_TOKEN=" + rootToken(t, fx.vault)), "", []string{"list"}, "no Vault identity entity"},
 		{"a value file that does not exist", ExitError, env, "", []string{"create", "new", "--file", "/nonexistent/value.json"}, "no such file"},
 	}
 	for _, tt := range tests {
@@ -177,7 +175,7 @@ func TestErrorExitCodes(t *testing.T) {
 		})
 	}
 	// The lost answer to the unwrap spent the token.
-	fails(t, ExitInvalidToken, receiverEnv(), lost.Token, "unwrap")
+	fails(t, ExitInvalidToken, fx.receiverEnv(), lost.Token, "unwrap")
 }
 
 // TestBadInput refuses values and tokens that are not what the command
@@ -187,7 +185,7 @@ func TestErrorExitCodes(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	p, err := faultproxy.New(vault.Addr)
+	p, err := faultproxy.New(fx.vault.Addr())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close() })
 	env := fx.env("VAULT_ADDR=" + p.URL())

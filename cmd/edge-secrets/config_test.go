@@ -1,14 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net"
-	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge/edgetest"
 )
 
 // me is whoami's output.
@@ -46,7 +46,7 @@ func TestWhoami(t *testing.T) {
 	// ignored.
 	assert.Equal(t, fx.user.EntityID, whoami(t, fx.env("VAULT_WRAP_TTL=5m")).EntityID)
 
-	root := whoami(t, fx.env("VAULT_TOKEN="+secret(vault.RootToken)))
+	root := whoami(t, fx.env("VAULT_TOKEN="+rootToken(t, fx.vault)))
 	assert.Empty(t, root.EntityID, "a root token has no entity")
 	assert.Zero(t, root.TTLSeconds, "a root token never expires")
 }
@@ -55,23 +55,18 @@ func TestWhoami(t *testing.T) {
 // (credentials in variables and in files), through edge.Config.Auth.
 func TestLogin(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	fx := newFixture(t)
-	base := []string{"VAULT_ADDR=" + vault.Addr, "EDGE_KV_MOUNT=" + vault.Mount, "EDGE_ORG=" + fx.org}
+	base := []string{"VAULT_ADDR=" + fx.vault.Addr(), "EDGE_KV_MOUNT=" + fx.vault.Mount(), "EDGE_ORG=" + fx.org}
 
-	// An AppRole role with the Edge user policy, and a secret id.
-	role := unique("role")
-	rootDo(t, http.MethodPost, "/v1/auth/approle/role/"+role, map[string]any{"token_policies": []string{operator.UserPolicyName()}})
-	var roleID, secretID struct {
-		Data map[string]any `json:"data"`
-	}
-	require.NoError(t, json.Unmarshal(rootDo(t, http.MethodGet, "/v1/auth/approle/role/"+role+"/role-id", nil), &roleID))
-	require.NoError(t, json.Unmarshal(rootDo(t, http.MethodPost, "/v1/auth/approle/role/"+role+"/secret-id", nil), &secretID))
-	rid, sid := roleID.Data["role_id"].(string), secret(secretID.Data["secret_id"].(string))
+	// An AppRole role with the Edge user policy, and a secret id
+	// (NewAppRole logs in with it once; the logins below are the CLI's).
+	role := fx.vault.NewAppRole(t)
+	secret(role.Token)
+	rid, sid := role.RoleID, secret(role.SecretID)
 
 	// A userpass user (newUser) made admin of the fixture's org.
-	up := newUser(t)
-	require.NoError(t, operator.AddAdmin(ctx, fx.org, up.EntityID))
+	up := newUser(t, fx.vault)
+	fx.vault.AddAdmin(t, fx.org, up)
 
 	logins := []struct {
 		name string
@@ -93,7 +88,7 @@ func TestLogin(t *testing.T) {
 				assert.Equal(t, up.EntityID, m.EntityID)
 			}
 			value := `{"k":"` + canary() + `"}`
-			ok(t, env, value, "create", "s-"+unique(""))
+			ok(t, env, value, "create", edgetest.UniqueName("s"))
 			names := ok(t, env, "", "list").stdout
 			assert.NotEmpty(t, names)
 		})
@@ -110,8 +105,8 @@ func TestLogin(t *testing.T) {
 		env    []string
 		stderr string
 	}{
-		{"a wrong secret id", ExitPermissionDenied, []string{"VAULT_ROLE_ID=" + rid, "VAULT_SECRET_ID=" + secret(unique("sid"))}, "permission denied"},
-		{"an unknown role id", ExitPermissionDenied, []string{"VAULT_ROLE_ID=" + unique("r"), "VAULT_SECRET_ID=" + sid}, "permission denied"},
+		{"a wrong secret id", ExitPermissionDenied, []string{"VAULT_ROLE_ID=" + rid, "VAULT_SECRET_ID=" + secret(edgetest.UniqueName("sid"))}, "permission denied"},
+		{"an unknown role id", ExitPermissionDenied, []string{"VAULT_ROLE_ID=" + edgetest.UniqueName("r"), "VAULT_SECRET_ID=" + sid}, "permission denied"},
 		{"a role id without secret id", ExitUsage, []string{"VAULT_ROLE_ID=" + rid}, "no AppRole secret id: set VAULT_SECRET_ID, or VAULT_SECRET_ID_FILE"},
 		{"a username without password", ExitUsage, []string{"VAULT_USERNAME=" + up.Name}, "no userpass password"},
 		{"a secret id twice", ExitUsage, []string{"VAULT_ROLE_ID=" + rid, "VAULT_SECRET_ID=" + sid, "VAULT_SECRET_ID_FILE=/x"}, "both VAULT_SECRET_ID and VAULT_SECRET_ID_FILE"},
@@ -121,7 +116,7 @@ func TestLogin(t *testing.T) {
 	}
 	t.Run("a wrong password", func(t *testing.T) {
 		// No retries: vault/api retries a 500.
-		env := append(append([]string(nil), base...), "VAULT_USERNAME="+up.Name, "VAULT_PASSWORD="+secret(unique("pw")), "VAULT_MAX_RETRIES=0")
+		env := append(append([]string(nil), base...), "VAULT_USERNAME="+up.Name, "VAULT_PASSWORD="+secret(edgetest.UniqueName("pw")), "VAULT_MAX_RETRIES=0")
 		r := cli(t, env, "", "list")
 		assert.Empty(t, r.stdout)
 		assert.Contains(t, r.stderr, "invalid username or password")
@@ -135,16 +130,6 @@ func TestLogin(t *testing.T) {
 			assert.Contains(t, stderr, f.stderr)
 		})
 	}
-}
-
-// rootDo sends one request to Vault with the root token and requires a
-// 2xx answer.
-func rootDo(t *testing.T, method, path string, body any) []byte {
-	t.Helper()
-	status, resp, err := vault.Do(context.Background(), method, path, vault.RootToken, body)
-	require.NoError(t, err)
-	require.True(t, status/100 == 2, "%s %s: %d", method, path, status)
-	return resp
 }
 
 // TestFlagsOverrideEnvironment gives each connection flag before and
@@ -165,15 +150,15 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 		env  []string
 		args []string
 	}{
-		{"--addr before", fx.env("VAULT_ADDR=" + badAddr), []string{"--addr", vault.Addr, "read", "--org", "s"}},
-		{"--addr after", fx.env("VAULT_ADDR=" + badAddr), []string{"read", "--org", "s", "--addr=" + vault.Addr}},
-		{"--org-name before", fx.env("EDGE_ORG=" + unique("org")), []string{"--org-name", fx.org, "read", "--org", "s"}},
+		{"--addr before", fx.env("VAULT_ADDR=" + badAddr), []string{"--addr", fx.vault.Addr(), "read", "--org", "s"}},
+		{"--addr after", fx.env("VAULT_ADDR=" + badAddr), []string{"read", "--org", "s", "--addr=" + fx.vault.Addr()}},
+		{"--org-name before", fx.env("EDGE_ORG=" + edgetest.UniqueName("org")), []string{"--org-name", fx.org, "read", "--org", "s"}},
 		{"--org-name after", fx.env("EDGE_ORG="), []string{"read", "-o", "--org-name", fx.org, "s"}},
 		{"EDGE_API_ORG", fx.env("EDGE_ORG=", "EDGE_API_ORG="+fx.org), []string{"read", "s", "--org"}},
-		{"--mount", fx.env("EDGE_KV_MOUNT=nokv"), []string{"read", "--org", "--mount", vault.Mount, "s"}},
+		{"--mount", fx.env("EDGE_KV_MOUNT=nokv"), []string{"read", "--org", "--mount", fx.vault.Mount(), "s"}},
 		{"--prefix", fx.env(), []string{"--prefix", "edge", "read", "--org", "s"}},
 		{"--timeout", fx.env(), []string{"--timeout", "30s", "read", "--org", "s"}},
-		{"the command's flag wins", fx.env(), []string{"--addr", badAddr, "read", "--org", "--addr", vault.Addr, "s"}},
+		{"the command's flag wins", fx.env(), []string{"--addr", badAddr, "read", "--org", "--addr", fx.vault.Addr(), "s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,7 +167,7 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 	}
 	// And the environment is used when no flag says otherwise.
 	fails(t, ExitUnavailable, fx.env("VAULT_ADDR="+badAddr, "VAULT_MAX_RETRIES=0"), "", "read", "--org", "s")
-	fails(t, ExitPermissionDenied, fx.env("EDGE_ORG="+unique("org")), "", "read", "--org", "s")
+	fails(t, ExitPermissionDenied, fx.env("EDGE_ORG="+edgetest.UniqueName("org")), "", "read", "--org", "s")
 	fails(t, ExitPermissionDenied, fx.env(), "", "--prefix", "other", "read", "--org", "s") // the policies cover edge/ only
 	fails(t, ExitPermissionDenied, fx.env("EDGE_KV_MOUNT=nokv"), "", "read", "--org", "s")
 

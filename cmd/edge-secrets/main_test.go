@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,22 +14,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/edgesdk/edge/admin"
-	"github.com/edgesdk/edge/internal/vaulttest"
+	"github.com/edgesdk/edge/edgetest"
 )
 
 // The tests build edge-secrets once and run the binary, with os/exec,
-// against a real Vault: the embedded dev Vault (or the external one
-// EDGE_TEST_VAULT_ADDR names).
-var (
-	vault    *vaulttest.Server
-	operator *admin.Admin
-	binary   string // the edge-secrets binary under test
-)
+// against a real Vault: the one edgetest.Start shares between the tests
+// (the embedded dev Vault, or the external one EDGE_TEST_VAULT_ADDR
+// names).
+var binary string // the edge-secrets binary under test
 
 // buildFlags are added to the go build of the binary, and childEnv to
 // the environment of its every run: -race and its settings when the
@@ -43,6 +35,8 @@ func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
+// testMain builds the binary, then runs the tests with edgetest.Run,
+// which stops the shared Vault at the end.
 func testMain(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -58,47 +52,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "building edge-secrets: %v\n%s", err, out)
 		return 1
 	}
-
-	srv, err := vaulttest.Start(ctx, vaulttest.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting Vault for the tests:", err)
-		return 1
-	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping Vault:", err)
-		}
-	}()
-	vault = srv
-	root, err := api.NewClient(&api.Config{Address: srv.Addr})
-	if err == nil {
-		root.SetToken(srv.RootToken)
-		operator, err = admin.New(admin.Config{Client: root, Mount: srv.Mount})
-	}
-	if err == nil {
-		err = operator.Setup(ctx)
-	}
-	if err == nil {
-		// The dev Vault enables AppRole; an external Vault may not have.
-		var status int
-		status, _, err = srv.Do(ctx, http.MethodPost, "/v1/sys/auth/approle", srv.RootToken, map[string]any{"type": "approle"})
-		if err == nil && status/100 != 2 && status != 400 {
-			err = fmt.Errorf("enabling approle: status %d", status)
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "setting up Vault for Edge:", err)
-		return 1
-	}
-	return m.Run()
-}
-
-// unique returns prefix followed by random hex: a valid name no other
-// test uses.
-func unique(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
+	return edgetest.Run(m)
 }
 
 // secrets holds every value and token the tests hand to edge-secrets:
@@ -118,7 +72,7 @@ func secret(s string) string {
 }
 
 // canary returns a fresh secret value to put in a test's values.
-func canary() string { return secret(unique("CANARY")) }
+func canary() string { return secret(edgetest.UniqueName("CANARY")) }
 
 // result is what one run of edge-secrets did.
 type result struct {
@@ -176,46 +130,51 @@ func fails(t *testing.T, code int, env []string, stdin string, args ...string) s
 	return r.stderr
 }
 
-// fixture is a fresh Vault user, admin of a fresh org.
+// fixture is a fresh Vault user, admin of a fresh org, on the shared
+// Vault.
 type fixture struct {
-	user vaulttest.User
-	org  string
+	vault *edgetest.Vault
+	user  edgetest.User
+	org   string
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	u := newUser(t)
-	org := unique("org")
-	require.NoError(t, operator.CreateOrg(ctx, org))
-	require.NoError(t, operator.AddAdmin(ctx, org, u.EntityID))
-	return &fixture{user: u, org: org}
+	v := edgetest.Start(t)
+	u := newUser(t, v)
+	return &fixture{vault: v, user: u, org: v.NewOrg(t, u)}
 }
 
-// newUser makes a fresh userpass user with the Edge user policy.
-func newUser(t *testing.T) vaulttest.User {
+// newUser makes a fresh userpass user with the Edge user policy, and
+// registers its token and password as secrets.
+func newUser(t *testing.T, v *edgetest.Vault) edgetest.User {
 	t.Helper()
-	u, err := vault.NewUser(context.Background(), vaulttest.UniqueName("u"), operator.UserPolicyName())
-	require.NoError(t, err)
+	u := v.NewUser(t)
 	secret(u.Token)
 	secret(u.Password)
 	return u
+}
+
+// rootToken returns v's root token, registered as a secret.
+func rootToken(t *testing.T, v *edgetest.Vault) string {
+	t.Helper()
+	return secret(v.RootClient(t).Token())
 }
 
 // env is the environment of the fixture's user: VAULT_ADDR, VAULT_TOKEN,
 // EDGE_ORG and EDGE_KV_MOUNT, then extra.
 func (f *fixture) env(extra ...string) []string {
 	return append([]string{
-		"VAULT_ADDR=" + vault.Addr,
+		"VAULT_ADDR=" + f.vault.Addr(),
 		"VAULT_TOKEN=" + f.user.Token,
 		"EDGE_ORG=" + f.org,
-		"EDGE_KV_MOUNT=" + vault.Mount,
+		"EDGE_KV_MOUNT=" + f.vault.Mount(),
 	}, extra...)
 }
 
 // receiverEnv is the environment of a receiver of a wrapped secret: the
 // Vault address alone.
-func receiverEnv() []string { return []string{"VAULT_ADDR=" + vault.Addr} }
+func (f *fixture) receiverEnv() []string { return []string{"VAULT_ADDR=" + f.vault.Addr()} }
 
 // writeFile writes content to a new file in the test's directory.
 func writeFile(t *testing.T, content string) string {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge/edgetest"
 )
 
 // verified is verify's output.
@@ -55,7 +57,7 @@ func TestUnwrapAndVerify(t *testing.T) {
 				w, output := wrap(t, env, with(sc.flags, "db")...)
 
 				stdin, args := in.input(t, w.Token, output)
-				r := ok(t, receiverEnv(), stdin, with(with([]string{"verify"}, origins[sc.name]...), args...)...)
+				r := ok(t, fx.receiverEnv(), stdin, with(with([]string{"verify"}, origins[sc.name]...), args...)...)
 				var v verified
 				require.NoError(t, json.Unmarshal([]byte(r.stdout), &v))
 				assert.Equal(t, w.CreationPath, v.CreationPath)
@@ -66,9 +68,9 @@ func TestUnwrapAndVerify(t *testing.T) {
 
 				// Verify did not spend the token.
 				stdin, args = in.input(t, w.Token, output)
-				assert.Equal(t, value+"\n", ok(t, receiverEnv(), stdin, with([]string{"unwrap"}, args...)...).stdout)
+				assert.Equal(t, value+"\n", ok(t, fx.receiverEnv(), stdin, with([]string{"unwrap"}, args...)...).stdout)
 				stdin, args = in.input(t, w.Token, output)
-				fails(t, ExitInvalidToken, receiverEnv(), stdin, with([]string{"unwrap"}, args...)...)
+				fails(t, ExitInvalidToken, fx.receiverEnv(), stdin, with([]string{"unwrap"}, args...)...)
 			})
 		}
 	}
@@ -76,7 +78,7 @@ func TestUnwrapAndVerify(t *testing.T) {
 	t.Run("with version", func(t *testing.T) {
 		ok(t, env, value, "update", "--org", "db")
 		w, _ := wrap(t, env, "--org", "db")
-		r := ok(t, receiverEnv(), w.Token, "unwrap", "--with-version")
+		r := ok(t, fx.receiverEnv(), w.Token, "unwrap", "--with-version")
 		var got struct {
 			Value       json.RawMessage `json:"value"`
 			Version     int             `json:"version"`
@@ -93,25 +95,25 @@ func TestUnwrapAndVerify(t *testing.T) {
 		w, _ := wrap(t, env, "--org", "db")
 		wrong := map[string][]string{
 			"another name":   {"--org", fx.org, "--name", "other"},
-			"another org":    {"--org", unique("org"), "--name", "db"},
+			"another org":    {"--org", edgetest.UniqueName("org"), "--name", "db"},
 			"a user secret":  {"--user-entity", fx.user.EntityID, "--name", "db"},
 			"another mount":  {"--org", fx.org, "--name", "db", "--mount", "kv"},
 			"another prefix": {"--org", fx.org, "--name", "db", "--prefix", "other"},
 		}
 		for name, args := range wrong {
-			stderr := fails(t, ExitWrongSecret, receiverEnv(), w.Token, with([]string{"verify"}, args...)...)
+			stderr := fails(t, ExitWrongSecret, fx.receiverEnv(), w.Token, with([]string{"verify"}, args...)...)
 			assert.Contains(t, stderr, "does not hold the expected secret", name)
 		}
 		// The token is unspent.
-		assert.Equal(t, value+"\n", ok(t, receiverEnv(), w.Token, "unwrap").stdout)
+		assert.Equal(t, value+"\n", ok(t, fx.receiverEnv(), w.Token, "unwrap").stdout)
 	})
 
 	t.Run("origin from the environment and flags", func(t *testing.T) {
 		w, _ := wrap(t, env, "db")
 		// EDGE_KV_MOUNT names the mount verify expects, as a session's.
-		fails(t, ExitWrongSecret, append(receiverEnv(), "EDGE_KV_MOUNT=kv"), w.Token, "verify", "--user-entity", fx.user.EntityID, "--name", "db")
-		ok(t, append(receiverEnv(), "EDGE_KV_MOUNT=kv"), w.Token, "verify", "--mount", vault.Mount, "--user-entity", fx.user.EntityID, "--name", "db")
-		ok(t, receiverEnv(), w.Token, "--prefix", "edge", "verify", "--user-entity", fx.user.EntityID, "--name", "db")
+		fails(t, ExitWrongSecret, append(fx.receiverEnv(), "EDGE_KV_MOUNT=kv"), w.Token, "verify", "--user-entity", fx.user.EntityID, "--name", "db")
+		ok(t, append(fx.receiverEnv(), "EDGE_KV_MOUNT=kv"), w.Token, "verify", "--mount", fx.vault.Mount(), "--user-entity", fx.user.EntityID, "--name", "db")
+		ok(t, fx.receiverEnv(), w.Token, "--prefix", "edge", "verify", "--user-entity", fx.user.EntityID, "--name", "db")
 	})
 
 	t.Run("bad tokens and origins", func(t *testing.T) {
@@ -138,11 +140,11 @@ func TestUnwrapAndVerify(t *testing.T) {
 			{"verify an invalid entity", ExitBadEntry, w.Token, []string{"verify", "--user-entity", "../x", "--name", "db"}, "bad entry"},
 		}
 		for _, tt := range tests {
-			stderr := fails(t, tt.code, receiverEnv(), tt.stdin, tt.args...)
+			stderr := fails(t, tt.code, fx.receiverEnv(), tt.stdin, tt.args...)
 			assert.Contains(t, stderr, tt.stderr, tt.name)
 		}
 		// None of them spent the token.
-		assert.Equal(t, value+"\n", ok(t, receiverEnv(), w.Token, "unwrap").stdout)
+		assert.Equal(t, value+"\n", ok(t, fx.receiverEnv(), w.Token, "unwrap").stdout)
 	})
 }
 
@@ -154,7 +156,7 @@ func TestHandoverScript(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
 	sender := []string{
-		"VAULT_ADDR=" + vault.Addr, "EDGE_ORG=" + fx.org, "EDGE_KV_MOUNT=" + vault.Mount,
+		"VAULT_ADDR=" + fx.vault.Addr(), "EDGE_ORG=" + fx.org, "EDGE_KV_MOUNT=" + fx.vault.Mount(),
 		"VAULT_USERNAME=" + fx.user.Name, "VAULT_PASSWORD_FILE=" + writeFile(t, fx.user.Password+"\n"),
 	}
 	password := canary()
@@ -164,7 +166,7 @@ func TestHandoverScript(t *testing.T) {
 	_, output := wrap(t, sender, "--org", "--ttl", "10m", "team-db")
 	wrapFile := writeFile(t, output)
 
-	ok(t, receiverEnv(), "", "verify", "--org", fx.org, "--name", "team-db", "--file", wrapFile)
-	assert.Equal(t, value+"\n", ok(t, receiverEnv(), "", "unwrap", "--file", wrapFile).stdout)
-	fails(t, ExitInvalidToken, receiverEnv(), "", "unwrap", "--file", wrapFile)
+	ok(t, fx.receiverEnv(), "", "verify", "--org", fx.org, "--name", "team-db", "--file", wrapFile)
+	assert.Equal(t, value+"\n", ok(t, fx.receiverEnv(), "", "unwrap", "--file", wrapFile).stdout)
+	fails(t, ExitInvalidToken, fx.receiverEnv(), "", "unwrap", "--file", wrapFile)
 }

@@ -2,12 +2,13 @@
 // the access model against a real Vault, printing what happens.
 //
 // Without VAULT_ADDR it builds and starts the embedded dev Vault
-// (internal/devvault; the first build takes a couple of minutes) with the
-// demo layout: org acme with admin carol and members alice and bob, org
-// globex with member dave, each a userpass user holding only the Edge
-// policies. It then shows the twelve operations (alice's user secrets,
-// carol's org secrets), who may do what, and a wrapped handover, and stops
-// the dev Vault at the end.
+// (internal/devvault; the first build takes a couple of minutes) and, as
+// an operator would, sets it up for Edge with package admin and the root
+// token: the demo layout of org acme with admin carol and members alice
+// and bob, org globex with member dave, each a userpass user holding only
+// the Edge policies. It then shows the twelve operations (alice's user
+// secrets, carol's org secrets), who may do what, and a wrapped handover,
+// and stops the dev Vault at the end.
 //
 // With VAULT_ADDR set it uses that Vault as VAULT_TOKEN and EDGE_ORG (or
 // EDGE_API_ORG) say, and walks through the operations that token may do.
@@ -27,6 +28,8 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/admin"
+	"github.com/edgesdk/edge/internal/scopes"
 	"github.com/edgesdk/edge/internal/vaulttest"
 )
 
@@ -49,10 +52,10 @@ func run(ctx context.Context, out io.Writer) error {
 		// A name of its own, so that no secret of yours is touched.
 		name := fmt.Sprintf("quickstart-%d", time.Now().UnixNano())
 		p := printer{out}
-		if !p.walk(ctx, "your user secrets", userOps(sess), name) {
+		if !p.walk(ctx, "your user secrets", scopes.User(sess), name) {
 			return errors.New("the walkthrough of your user secrets failed")
 		}
-		if sess.Org() != "" && !p.walk(ctx, "org "+sess.Org()+"'s secrets", orgOps(sess), name) {
+		if sess.Org() != "" && !p.walk(ctx, "org "+sess.Org()+"'s secrets", scopes.Org(sess), name) {
 			return errors.New("the walkthrough of the org's secrets failed (only org admins may write)")
 		}
 		return nil
@@ -61,23 +64,83 @@ func run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintln(out, "VAULT_ADDR is not set: starting the embedded dev Vault (Vault v1.14.0, in memory, 127.0.0.1).")
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	srv, err := vaulttest.Start(startCtx, vaulttest.Options{Demo: true, Local: true})
+	srv, err := vaulttest.Start(startCtx, vaulttest.Options{})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	users, err := provision(startCtx, srv)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "Dev Vault at %s; org acme: admin carol, members alice and bob; org globex: member dave.\n", srv.Addr)
-	return demo(ctx, out, srv)
+	return demo(ctx, out, srv, users)
+}
+
+// The demo layout: four users, and two orgs with their admins and
+// members.
+var (
+	demoUsers = []string{"alice", "bob", "carol", "dave"}
+	demoOrgs  = []struct {
+		name            string
+		admins, members []string
+	}{
+		{"acme", []string{"carol"}, []string{"alice", "bob"}},
+		{"globex", nil, []string{"dave"}},
+	}
+)
+
+// provision sets the dev Vault up for Edge as an operator would, with
+// package admin and the root token: the Edge user policy (Setup), a
+// userpass user holding only that policy for each of demoUsers, and the
+// orgs of demoOrgs. It returns the users, logged in, by name.
+func provision(ctx context.Context, srv *vaulttest.Server) (map[string]vaulttest.User, error) {
+	root, err := api.NewClient(&api.Config{Address: srv.Addr})
+	if err != nil {
+		return nil, err
+	}
+	root.SetToken(srv.RootToken)
+	adm, err := admin.New(admin.Config{Client: root, Mount: srv.Mount})
+	if err != nil {
+		return nil, err
+	}
+	if err := adm.Setup(ctx); err != nil {
+		return nil, fmt.Errorf("setting up Vault for Edge: %w", err)
+	}
+	users := map[string]vaulttest.User{}
+	for _, name := range demoUsers {
+		u, err := srv.NewUser(ctx, name, adm.UserPolicyName())
+		if err != nil {
+			return nil, err
+		}
+		users[name] = u
+	}
+	for _, org := range demoOrgs {
+		if err := adm.CreateOrg(ctx, org.name); err != nil {
+			return nil, err
+		}
+		for _, name := range org.admins {
+			if err := adm.AddAdmin(ctx, org.name, users[name].EntityID); err != nil {
+				return nil, fmt.Errorf("making %s an admin of %s: %w", name, org.name, err)
+			}
+		}
+		for _, name := range org.members {
+			if err := adm.AddMember(ctx, org.name, users[name].EntityID); err != nil {
+				return nil, fmt.Errorf("making %s a member of %s: %w", name, org.name, err)
+			}
+		}
+	}
+	return users, nil
 }
 
 // demo shows the twelve operations and the access model on the demo
 // layout.
-func demo(ctx context.Context, out io.Writer, srv *vaulttest.Server) error {
+func demo(ctx context.Context, out io.Writer, srv *vaulttest.Server, users map[string]vaulttest.User) error {
 	sessions := map[string]*edge.Session{}
 	for _, name := range []string{"alice", "bob", "carol", "dave"} {
 		sess, err := edge.NewSession(ctx, edge.Config{
 			Address: srv.Addr,
-			Token:   srv.Users[name].Token,
+			Token:   users[name].Token,
 			Org:     "acme",
 			Mount:   srv.Mount,
 		})
@@ -89,7 +152,7 @@ func demo(ctx context.Context, out io.Writer, srv *vaulttest.Server) error {
 	alice, bob, carol, dave := sessions["alice"], sessions["bob"], sessions["carol"], sessions["dave"]
 	p := printer{out}
 
-	if !p.walk(ctx, "alice's user secrets", userOps(alice), "my-secret") || !p.walk(ctx, "acme's org secrets, as carol (admin)", orgOps(carol), "my-secret") {
+	if !p.walk(ctx, "alice's user secrets", scopes.User(alice), "my-secret") || !p.walk(ctx, "acme's org secrets, as carol (admin)", scopes.Org(carol), "my-secret") {
 		return errors.New("the walkthrough failed")
 	}
 
@@ -103,7 +166,7 @@ func demo(ctx context.Context, out io.Writer, srv *vaulttest.Server) error {
 	if err != nil {
 		return err
 	}
-	bobClient.SetToken(srv.Users["bob"].Token)
+	bobClient.SetToken(users["bob"].Token)
 	_, err = bobClient.Logical().ReadWithContext(ctx, srv.Mount+"/data/edge/users/"+alice.EntityID()+"/diary")
 	p.step("bob reads alice's diary path with vault/api", err)
 
@@ -132,27 +195,6 @@ func demo(ctx context.Context, out io.Writer, srv *vaulttest.Server) error {
 	_, err = edge.Unwrap(ctx, receiver, w.Token)
 	p.step("unwrapping it a second time", err)
 	return nil
-}
-
-// scopeOps is one scope's six operations, so that the walkthrough runs
-// the same steps on user and org secrets.
-type scopeOps struct {
-	list   func(context.Context) ([]string, error)
-	read   func(context.Context, string) (edge.Secret, error)
-	create func(context.Context, string, edge.Secret) error
-	update func(context.Context, string, edge.Secret) error
-	delete func(context.Context, string) error
-	wrap   func(context.Context, string, ...edge.WrapOption) (*edge.WrappedSecret, error)
-}
-
-func userOps(s *edge.Session) scopeOps {
-	x := s.Secrets
-	return scopeOps{x.ListUserSecrets, x.ReadUserSecret, x.CreateUserSecret, x.UpdateUserSecret, x.DeleteUserSecret, x.WrapUserSecret}
-}
-
-func orgOps(s *edge.Session) scopeOps {
-	x := s.Secrets
-	return scopeOps{x.ListOrgSecrets, x.ReadOrgSecret, x.CreateOrgSecret, x.UpdateOrgSecret, x.DeleteOrgSecret, x.WrapOrgSecret}
 }
 
 type printer struct{ out io.Writer }
@@ -192,30 +234,30 @@ func (p printer) step(what string, err error) bool {
 // creates first and deletes at the end, and reports whether every step
 // went as expected. It stops if it cannot create the secret, so that it
 // never changes a secret it did not make.
-func (p printer) walk(ctx context.Context, title string, ops scopeOps, name string) bool {
+func (p printer) walk(ctx context.Context, title string, ops scopes.Ops, name string) bool {
 	fmt.Fprintf(p.out, "\n== %s ==\n", title)
-	if !p.step("create "+name+" {secret: value}", ops.create(ctx, name, edge.Secret{"secret": "value"})) {
+	if !p.step("create "+name+" {secret: value}", ops.Create(ctx, name, edge.Secret{"secret": "value"})) {
 		return false
 	}
-	p.step("create "+name+" again", ops.create(ctx, name, edge.Secret{"secret": "again"}))
+	p.step("create "+name+" again", ops.Create(ctx, name, edge.Secret{"secret": "again"}))
 	ok := true
-	names, err := ops.list(ctx)
+	names, err := ops.List(ctx)
 	ok = p.step(fmt.Sprintf("list: %v", names), err) && ok
-	v, err := ops.read(ctx, name)
+	v, err := ops.Read(ctx, name)
 	ok = p.step(fmt.Sprintf("read %s: %v", name, v.Reveal()), err) && ok
-	ok = p.step("update "+name+" {secret: v2}", ops.update(ctx, name, edge.Secret{"secret": "v2"})) && ok
-	v, err = ops.read(ctx, name)
+	ok = p.step("update "+name+" {secret: v2}", ops.Update(ctx, name, edge.Secret{"secret": "v2"})) && ok
+	v, err = ops.Read(ctx, name)
 	ok = p.step(fmt.Sprintf("read %s: %v", name, v.Reveal()), err) && ok
-	w, err := ops.wrap(ctx, name)
+	w, err := ops.Wrap(ctx, name)
 	if p.step("wrap "+name, err) {
 		fmt.Fprintf(p.out, "    %v\n    redeem with: POST %s, header X-Vault-Token\n", w, w.UnwrapURL)
 	} else {
 		ok = false
 	}
-	ok = p.step("delete "+name, ops.delete(ctx, name)) && ok
-	_, err = ops.read(ctx, name)
+	ok = p.step("delete "+name, ops.Delete(ctx, name)) && ok
+	_, err = ops.Read(ctx, name)
 	p.step("read "+name+" after delete", err)
-	p.step("create ../escape", ops.create(ctx, "../escape", edge.Secret{"x": 1}))
+	p.step("create ../escape", ops.Create(ctx, "../escape", edge.Secret{"x": 1}))
 	return ok
 }
 

@@ -58,10 +58,12 @@ func TestQuickstart(t *testing.T) {
 // secret named like the demo's is never touched.
 func TestQuickstartWithVaultAddr(t *testing.T) {
 	ctx := context.Background()
-	srv, err := vaulttest.Start(ctx, vaulttest.Options{Demo: true, Local: true})
+	srv, err := vaulttest.Start(ctx, vaulttest.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
-	alice := srv.Users["alice"]
+	users, err := provision(ctx, srv) // the quickstart's own demo layout
+	require.NoError(t, err)
+	alice := users["alice"]
 	sess, err := edge.NewSession(ctx, edge.Config{Address: srv.Addr, Token: alice.Token, Mount: srv.Mount})
 	require.NoError(t, err)
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "my-secret", edge.Secret{"keep": "me"}))
