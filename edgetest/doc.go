@@ -26,13 +26,15 @@
 // sessions made by [Vault.Session] and [Vault.NewSession] are closed by
 // t.Cleanup.
 //
-// By default the Vault is the embedded dev Vault of this repository
-// (internal/devvault: Vault v1.14.0 in memory, on 127.0.0.1, plain HTTP),
-// run as a child process of the test binary. The first start builds it
-// into the user cache directory (about two minutes from a cold Go build
-// cache; well under a second later); starting it takes one to two
-// seconds. It has KV version 2 at "secret", userpass and AppRole, and the
-// Edge user policy written by package admin ([admin.Admin.Setup]).
+// By default the Vault is the dev Vault of this repository
+// (github.com/edgesdk/edge/cmd/edge-devvault: Vault v1.14.0 in memory, on
+// 127.0.0.1, plain HTTP), run as a child process of the test binary. The
+// first start builds it into the user cache directory (about four
+// minutes on 2 cores from a cold Go build cache; see "Outside this
+// repository" for where its source comes from); starting it takes one to
+// two seconds. It has KV version 2 at "secret", userpass and AppRole;
+// Start adds the Edge user policy through package admin
+// ([admin.Admin.Setup]).
 //
 // # Stopping it
 //
@@ -70,15 +72,22 @@
 //
 // # Outside this repository
 //
-// The dev Vault is a separate Go module (internal/devvault) so that the
-// SDK never depends on Vault's server code, and Go's module zips leave
-// nested modules out: a module that requires github.com/edgesdk/edge gets
-// package edgetest but not the dev Vault's source. There, set
-// EDGE_TEST_VAULT_ADDR and EDGE_TEST_VAULT_TOKEN (for example to a
-// "vault server -dev -dev-root-token-id=..." started by CI), or
-// EDGE_DEVVAULT_BIN to a devvault binary built from a checkout of this
-// repository (cd internal/devvault && go build -o /some/dir/devvault .);
-// without either, Start fails the test saying so.
+// The dev Vault is a Go module of its own
+// (github.com/edgesdk/edge/cmd/edge-devvault), so that the SDK's module
+// never depends on Vault's server code; Go's module zips leave nested
+// modules out, so a module that requires github.com/edgesdk/edge does not
+// get its source. Start then installs it with
+//
+//	go install github.com/edgesdk/edge/cmd/edge-devvault@<the SDK's version>
+//
+// (the version read from the test binary's build information; for a
+// pseudo-version, the same commit) into the user cache directory, once
+// per version; this needs the go command and the module proxy. The
+// SDK's releases tag both modules at the same commit (vX.Y.Z and
+// cmd/edge-devvault/vX.Y.Z). Inside a checkout of the SDK, or with a
+// replace directive pointing at one, Start builds cmd/edge-devvault from
+// that source instead. EDGE_DEVVAULT_BIN names a prebuilt binary to use
+// instead of either; an external Vault (above) needs none.
 //
 // # Failures and secrets
 //

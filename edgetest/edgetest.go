@@ -120,7 +120,7 @@ func start() (*Vault, error) {
 	if !v.external {
 		// Local: the external case is handled here, without the dev
 		// Vault's binary, which a module outside this repository lacks.
-		srv, err := vaulttest.Start(ctx, vaulttest.Options{Local: true})
+		srv, err := vaulttest.Start(ctx, vaulttest.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("%w\n(to use a Vault of your own instead, set %s and %s)", err, EnvAddr, EnvToken)
 		}
@@ -160,8 +160,7 @@ func (v *Vault) provision(ctx context.Context, addr, token string) error {
 		return fmt.Errorf("vault client for %s: %w", v.addr, err)
 	}
 	root.SetToken(token)
-	root.ClearNamespace() // a developer's VAULT_NAMESPACE is not for this Vault
-	v.root = root
+	v.root = isolate(root)
 	if err := v.ensureAuth(ctx, "userpass"); err != nil {
 		return err
 	}
@@ -258,6 +257,15 @@ func (v *Vault) RootClient(t testing.TB) *api.Client {
 		t.Fatalf("edgetest: RootClient: %v", err)
 	}
 	c.SetToken(v.root.Token())
+	return isolate(c)
+}
+
+// isolate keeps a developer's VAULT_NAMESPACE and VAULT_WRAP_TTL, which
+// vault/api reads from the environment for every new or cloned client,
+// away from c: they are not meant for this Vault.
+func isolate(c *api.Client) *api.Client {
+	c.ClearNamespace()
+	c.SetWrappingLookupFunc(func(string, string) string { return "" })
 	return c
 }
 
@@ -340,7 +348,7 @@ func (v *Vault) anonymous() (*api.Client, error) {
 		return nil, fmt.Errorf("vault client: %w", err)
 	}
 	c.ClearToken()
-	return c, nil
+	return isolate(c), nil
 }
 
 // userOf reads a login's answer.

@@ -302,7 +302,7 @@ func writeReport(o options, a *analysis) string {
 
 	p("## How this was measured\n\n")
 	p("- Machine: %s.\n", o.machine)
-	p("- Go: %s. Vault: %s (the embedded dev Vault, `internal/devvault`: in memory, on 127.0.0.1, a child process of the test binary, so B/op and allocs/op are the client's alone).\n", o.goVersion, orUnknown(o.vaultVersion))
+	p("- Go: %s. Vault: %s (the embedded dev Vault, `cmd/edge-devvault`: in memory, on 127.0.0.1, a child process of the test binary, so B/op and allocs/op are the client's alone).\n", o.goVersion, orUnknown(o.vaultVersion))
 	p("- Command: `%s`. It builds the test binary once (`go test -c`) and runs every benchmark once per round, %d rounds, each round in a fresh process with a fresh dev Vault, the same as `%s` run %d times: each benchmark's rounds are spread over the whole run, interleaved with all the others, and each round rotates which client runs first.\n",
 		o.command, a.rounds, orUnknown(o.testCommand), a.rounds)
 	if len(o.roundsInfo) > 0 {

@@ -11,10 +11,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
+)
+
+// The dev Vault's module, and the SDK's, whose version it shares.
+const (
+	devvaultModule = "github.com/edgesdk/edge/cmd/edge-devvault"
+	sdkModule      = "github.com/edgesdk/edge"
 )
 
 // built remembers, per process, which binary has already been built, so that
@@ -24,20 +32,30 @@ var built struct {
 	path string
 }
 
-// devvaultBinary returns the devvault binary to run and a function to call
-// once it has been started.
+// devvaultBinary returns the edge-devvault binary to run and a function
+// to call once it has been started. In order:
 //
-// Unless EDGE_DEVVAULT_BIN is set, it runs
+//   - EDGE_DEVVAULT_BIN, if set;
+//   - inside a checkout of the SDK (cmd/edge-devvault next to this
+//     package's source, as in this repository or with a replace
+//     directive pointing at a checkout): go build there, into
+//     <UserCacheDir>/edge-devvault/src-<hash of the source dir>/, so that a
+//     change to the source rebuilds it;
+//   - otherwise, as for a module that requires github.com/edgesdk/edge
+//     from the module proxy (whose zip leaves the nested dev Vault module
+//     out): go install github.com/edgesdk/edge/cmd/edge-devvault at the
+//     SDK's own version (read from the test binary's build information)
+//     into <UserCacheDir>/edge-devvault/<version>/, once: a published
+//     version never changes. Releases tag both modules (vX.Y.Z and
+//     cmd/edge-devvault/vX.Y.Z); a pseudo-version installs the same
+//     commit.
 //
-//	go build -buildvcs=false -o <UserCacheDir>/edge-devvault/<hash of source dir>/devvault .
-//
-// in internal/devvault. "go test ./..." runs test binaries in parallel, so
-// the build and the start of the binary happen under an exclusive file lock
-// (build.lock next to the binary): the first process builds (about two
-// minutes from a cold Go build cache), the others wait and then find the
-// binary up to date (go build then takes well under a second), and no
-// process can exec a binary another one is rewriting. The source directory
-// hash keeps separate checkouts from rebuilding each other's binary.
+// "go test ./..." runs test binaries in parallel, so the build and the
+// start of the binary happen under an exclusive file lock (build.lock
+// next to the binary): the first process builds (about four minutes from
+// a cold Go build cache on 2 cores), the others wait and then find the
+// binary up to date, and no process can exec a binary another one is
+// rewriting.
 func devvaultBinary(ctx context.Context) (bin string, unlock func(), err error) {
 	if p := os.Getenv(EnvBin); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -45,70 +63,185 @@ func devvaultBinary(ctx context.Context) (bin string, unlock func(), err error) 
 		}
 		return p, func() {}, nil
 	}
-	src, err := devvaultSourceDir()
-	if err != nil {
-		return "", nil, err
-	}
 	cacheRoot, err := os.UserCacheDir()
 	if err != nil {
 		cacheRoot = os.TempDir()
 	}
-	sum := sha256.Sum256([]byte(src))
-	dir := filepath.Join(cacheRoot, "edge-devvault", hex.EncodeToString(sum[:6]))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	var b builder
+	if src, ok := devvaultSourceDir(); ok {
+		sum := sha256.Sum256([]byte(src))
+		b = builder{dir: src, args: []string{"build", "-o", "BIN", "."}, src: src, countDeps: true}
+		b.binDir = filepath.Join(cacheRoot, "edge-devvault", "src-"+hex.EncodeToString(sum[:6]))
+	} else {
+		query, err := devvaultVersion()
+		if err != nil {
+			return "", nil, err
+		}
+		b = builder{args: []string{"install", devvaultModule + "@" + query}, src: devvaultModule + "@" + query, once: true}
+		b.binDir = filepath.Join(cacheRoot, "edge-devvault", query)
+		b.dir = b.binDir
+	}
+	if err := os.MkdirAll(b.binDir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("vaulttest: %w", err)
 	}
-	bin = filepath.Join(dir, "devvault")
+	bin = filepath.Join(b.binDir, "edge-devvault")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
 
-	unlock, err = lockFile(ctx, filepath.Join(dir, "build.lock"), func() {
-		fmt.Fprintln(os.Stderr, "vaulttest: waiting for another test process to build or start dev Vault...")
+	unlock, err = lockFile(ctx, filepath.Join(b.binDir, "build.lock"), func() {
+		fmt.Fprintln(os.Stderr, "vaulttest: waiting for another test process to build or start the dev Vault...")
 	})
 	if err != nil {
-		return "", nil, fmt.Errorf("vaulttest: locking devvault build: %w", err)
+		return "", nil, fmt.Errorf("vaulttest: locking the dev Vault build: %w", err)
 	}
 	built.mu.Lock()
 	defer built.mu.Unlock()
 	if built.path != bin {
-		if err := goBuild(ctx, src, bin); err != nil {
-			unlock()
-			return "", nil, err
+		_, statErr := os.Stat(bin)
+		if !b.once || statErr != nil {
+			if err := b.run(ctx, bin); err != nil {
+				unlock()
+				return "", nil, err
+			}
 		}
 		built.path = bin
 	}
 	return bin, unlock, nil
 }
 
-// devvaultSourceDir locates internal/devvault next to this package's source.
-func devvaultSourceDir() (string, error) {
+// devvaultSourceDir locates cmd/edge-devvault of the SDK checkout this
+// package was compiled from, if there is one.
+func devvaultSourceDir() (string, bool) {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok || !filepath.IsAbs(file) {
-		return "", fmt.Errorf("vaulttest: cannot locate the internal/devvault source (binary built with -trimpath?); set %s to a devvault binary", EnvBin)
+		return "", false // built with -trimpath
 	}
-	dir := filepath.Join(filepath.Dir(file), "..", "devvault")
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "cmd", "edge-devvault")
 	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
-		return "", fmt.Errorf("vaulttest: devvault source not found (%v); set %s to a devvault binary", err, EnvBin)
+		return "", false
 	}
-	return dir, nil
+	return filepath.Clean(dir), true
 }
 
-func goBuild(ctx context.Context, src, bin string) error {
+// pseudoVersion matches a pseudo-version's timestamp and revision.
+var pseudoVersion = regexp.MustCompile(`[.-](\d{14})-([0-9a-f]{12})(\+incompatible)?$`)
+
+// devvaultVersion returns the version of edge-devvault to install: the
+// SDK's version (the commit, for a pseudo-version), read from the path
+// of this package's source in the module cache (a test binary's build
+// information lists no dependencies, golang/go#33976), else from the
+// build information.
+func devvaultVersion() (string, error) {
+	if _, file, _, ok := runtime.Caller(0); ok {
+		if v, ok := sourceVersion(file); ok {
+			return query(v), nil
+		}
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", fmt.Errorf("vaulttest: no build information to learn the SDK's version from; set %s to an edge-devvault binary", EnvBin)
+	}
+	return versionQuery(bi)
+}
+
+// sourceVersion returns the SDK's version in file, the path of a source
+// file of the SDK in the module cache (<GOMODCACHE>/github.com/edgesdk/edge@<version>/...,
+// or with -trimpath github.com/edgesdk/edge@<version>/...).
+func sourceVersion(file string) (string, bool) {
+	file = filepath.ToSlash(file)
+	const at = sdkModule + "@"
+	i := strings.LastIndex(file, at)
+	if i < 0 || (i > 0 && file[i-1] != '/') {
+		return "", false
+	}
+	v, _, ok := strings.Cut(file[i+len(at):], "/")
+	if !ok || v == "" {
+		return "", false
+	}
+	// The module cache writes an upper case letter as '!' and its lower
+	// case.
+	var b strings.Builder
+	for j := 0; j < len(v); j++ {
+		if v[j] == '!' && j+1 < len(v) {
+			j++
+			b.WriteString(strings.ToUpper(v[j : j+1]))
+			continue
+		}
+		b.WriteByte(v[j])
+	}
+	return b.String(), true
+}
+
+// query returns the go install query for the SDK's version v.
+func query(v string) string {
+	if p := pseudoVersion.FindStringSubmatch(v); p != nil {
+		return p[2] // the nested module's pseudo-version differs; the commit is the same
+	}
+	return v
+}
+
+func versionQuery(bi *debug.BuildInfo) (string, error) {
+	m := &bi.Main
+	if m.Path != sdkModule {
+		m = nil
+		for _, d := range bi.Deps {
+			if d.Path == sdkModule {
+				m = d
+				if d.Replace != nil {
+					m = d.Replace
+				}
+				break
+			}
+		}
+	}
+	hint := fmt.Sprintf("set %s to an edge-devvault binary (go install %s@<the SDK's version>), or EDGE_TEST_VAULT_ADDR and EDGE_TEST_VAULT_TOKEN to a Vault of your own", EnvBin, devvaultModule)
+	switch {
+	case m == nil:
+		return "", fmt.Errorf("vaulttest: %s is not in the build information; %s", sdkModule, hint)
+	case m.Version == "" && m.Path != sdkModule:
+		return "", fmt.Errorf("vaulttest: %s is replaced by the directory %s, which has no cmd/edge-devvault (or this binary was built with -trimpath); %s", sdkModule, m.Path, hint)
+	case m.Path != sdkModule:
+		return "", fmt.Errorf("vaulttest: %s is replaced by %s, whose dev Vault cannot be located; %s", sdkModule, m.Path, hint)
+	case m.Version == "" || m.Version == "(devel)":
+		return "", fmt.Errorf("vaulttest: %s has no version in the build information (a local copy without cmd/edge-devvault?); %s", sdkModule, hint)
+	}
+	return query(m.Version), nil
+}
+
+// builder runs the go command that builds edge-devvault.
+type builder struct {
+	dir       string   // working directory of the go command
+	args      []string // go build or go install; "BIN" stands for the binary's path
+	src       string   // what is built, for messages
+	binDir    string   // where the binary goes
+	countDeps bool     // go list -deps works in dir (a module's source)
+	once      bool     // a published version: build only if the binary is missing
+}
+
+func (b builder) run(ctx context.Context, bin string) error {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		return fmt.Errorf("vaulttest: the go command is needed to build devvault (or set %s): %w", EnvBin, err)
+		return fmt.Errorf("vaulttest: the go command is needed to build the dev Vault (or set %s): %w", EnvBin, err)
 	}
 	// -v names each package as it is compiled: the progress shown while
 	// a first build takes minutes. -ldflags=-s -w: no symbol table or
 	// DWARF to write for a binary nobody debugs (a shorter link; compiled
-	// packages are shared with any other build of devvault, as
+	// packages are shared with any other build of the dev Vault, as
 	// -trimpath would not be).
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-v", "-buildvcs=false", "-ldflags=-s -w", "-o", bin, ".")
-	cmd.Dir = src
-	// devvault is its own module with pinned dependencies: keep it out of
-	// any go.work and away from GOFLAGS meant for the caller's build.
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+	args := []string{b.args[0], "-v", "-buildvcs=false", "-ldflags=-s -w"}
+	for _, a := range b.args[1:] {
+		if a == "BIN" {
+			a = bin
+		}
+		args = append(args, a)
+	}
+	cmd := exec.CommandContext(ctx, goCmd, args...)
+	cmd.Dir = b.dir
+	// The dev Vault is its own module with pinned dependencies: keep it
+	// out of any go.work and away from GOFLAGS meant for the caller's
+	// build. go install puts the binary in GOBIN.
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "GOBIN="+b.binDir)
 	var out bytes.Buffer
 	p := &progress{begin: time.Now(), w: os.Stderr, tty: isTerminal(os.Stderr)}
 	// One writer for both: os/exec then calls it from one goroutine at a
@@ -117,14 +250,17 @@ func goBuild(ctx context.Context, src, bin string) error {
 	cmd.Stdout, cmd.Stderr = w, w
 
 	if _, err := os.Stat(bin); errors.Is(err, os.ErrNotExist) {
-		p.start("building dev Vault for the first time: about 4 minutes on 2 cores with an empty Go build cache, 15 s with a warm one")
+		p.start("building the dev Vault (" + b.src + ") for the first time: about 4 minutes on 2 cores with an empty Go build cache, 15 s with a warm one")
 	}
 	slow := time.AfterFunc(3*time.Second, func() {
-		p.start("rebuilding dev Vault (its source or Go changed): up to 4 minutes")
+		p.start("rebuilding the dev Vault (its source or Go changed): up to 4 minutes")
 	})
-	// The number of packages the build may compile, for "n of at most
-	// total"; those already in the Go build cache are not compiled.
-	go p.countDeps(ctx, goCmd, src, cmd.Env)
+	if b.countDeps {
+		// The number of packages the build may compile, for "n of at
+		// most total"; those already in the Go build cache are not
+		// compiled.
+		go p.countDeps(ctx, goCmd, b.dir, cmd.Env)
+	}
 	err = cmd.Run()
 	slow.Stop()
 	if err != nil {
@@ -136,7 +272,7 @@ func goBuild(ctx context.Context, src, bin string) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = ctxErr
 		}
-		return fmt.Errorf("vaulttest: building devvault in %s: %w\n%s", src, err, msg)
+		return fmt.Errorf("vaulttest: building the dev Vault (%s): %w\n%s", b.src, err, msg)
 	}
 	p.stop(fmt.Sprintf("dev Vault built in %s", time.Since(p.begin).Round(time.Second)))
 	return nil

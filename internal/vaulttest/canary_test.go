@@ -91,24 +91,12 @@ type canary struct {
 	victim   User
 }
 
-// setupCanary creates a templated per-entity policy (with "patch" on data,
-// which KV v2 PATCH requires, so that PATCH is a meaningful attack) and two
-// fresh users with only that policy; the victim writes one secret.
+// setupCanary creates two fresh users with only the templated per-entity
+// policy of userPolicy; the victim writes one secret.
 func setupCanary(t *testing.T, s *Server) *canary {
 	t.Helper()
 	ctx := testContext(t)
-	policy := UniqueName("edge-canary")
-	hcl := fmt.Sprintf(`
-path "%[1]s/data/edge/users/{{identity.entity.id}}/*" {
-  capabilities = ["create", "read", "update", "patch", "delete", "list"]
-}
-path "%[1]s/metadata/edge/users/{{identity.entity.id}}/*" {
-  capabilities = ["create", "read", "update", "delete", "list"]
-}
-`, s.Mount)
-	status, body, err := s.Do(ctx, http.MethodPut, "/v1/sys/policies/acl/"+policy, s.RootToken, map[string]any{"policy": hcl})
-	require.NoError(t, err)
-	require.Equal(t, http.StatusNoContent, status, vaultErrors(body))
+	policy := userPolicy(t, s)
 
 	victim, err := s.NewUser(ctx, UniqueName("canary-victim"), policy)
 	require.NoError(t, err)
@@ -135,6 +123,27 @@ path "%[1]s/metadata/edge/users/{{identity.entity.id}}/*" {
 		map[string]any{"data": map[string]any{"value": "pwned"}}, http.StatusForbidden)
 	getJSON(t, s, http.MethodDelete, c.userPath("metadata", victim)+"victim", attacker.Token, nil, http.StatusForbidden)
 	return c
+}
+
+// userPolicy writes a policy like Edge's user policy, templated per
+// identity entity (with "patch" on data, which KV v2 PATCH requires, so
+// that PATCH is a meaningful attack), and returns its name.
+func userPolicy(t *testing.T, s *Server) string {
+	t.Helper()
+	ctx := testContext(t)
+	policy := UniqueName("edge-canary")
+	hcl := fmt.Sprintf(`
+path "%[1]s/data/edge/users/{{identity.entity.id}}/*" {
+  capabilities = ["create", "read", "update", "patch", "delete", "list"]
+}
+path "%[1]s/metadata/edge/users/{{identity.entity.id}}/*" {
+  capabilities = ["create", "read", "update", "delete", "list"]
+}
+`, s.Mount)
+	status, body, err := s.Do(ctx, http.MethodPut, "/v1/sys/policies/acl/"+policy, s.RootToken, map[string]any{"policy": hcl})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNoContent, status, vaultErrors(body))
+	return policy
 }
 
 // userPath is "/v1/<mount>/<kind>/edge/users/<entity>/".
@@ -256,7 +265,7 @@ func statusHistogram(results []attackResult) string {
 // TestCanaryPathTraversal is a security regression test: no spelling of a
 // "../" path traversal may let one user touch another user's secrets.
 func TestCanaryPathTraversal(t *testing.T) {
-	c := setupCanary(t, Shared(t))
+	c := setupCanary(t, shared(t))
 	results := c.attack(t)
 	for _, r := range results {
 		if r.status >= 200 && r.status <= 299 {
@@ -278,9 +287,8 @@ func TestCanaryDetectsVulnerableServer(t *testing.T) {
 	}
 	ctx := testContext(t)
 	s, err := start(ctx, Options{}, startConfig{
-		forceLocal: true,
-		extraEnv:   []string{"GODEBUG=httpmuxgo121=0"},
-		extraArgs:  []string{"-insecure-skip-mux-check"},
+		extraEnv:  []string{"GODEBUG=httpmuxgo121=0"},
+		extraArgs: []string{"-insecure-skip-mux-check"},
 	})
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, s.Close()) }()
@@ -314,8 +322,7 @@ func TestDevvaultRefusesVulnerableMux(t *testing.T) {
 		t.Skip("starts an extra devvault")
 	}
 	_, err := start(testContext(t), Options{}, startConfig{
-		forceLocal: true,
-		extraEnv:   []string{"GODEBUG=httpmuxgo121=0"},
+		extraEnv: []string{"GODEBUG=httpmuxgo121=0"},
 	})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "path traversal")

@@ -63,29 +63,6 @@ type Failover struct {
 	Nodes           []Node // after the failover
 }
 
-// controlReply mirrors devvault's answer to a control command.
-type controlReply struct {
-	ID             uint64       `json:"id"`
-	Op             string       `json:"op"`
-	OK             bool         `json:"ok"`
-	Error          string       `json:"error"`
-	Node           string       `json:"node"`
-	PreviousActive string       `json:"previous_active"`
-	Active         string       `json:"active"`
-	ElectionMS     float64      `json:"election_ms"`
-	ReadyMS        float64      `json:"ready_ms"`
-	Voters         int          `json:"voters"`
-	Nodes          []nodeOutput `json:"nodes"`
-	Memory         *struct {
-		RSSBytes     uint64 `json:"rss_bytes"`
-		PeakRSSBytes uint64 `json:"peak_rss_bytes"`
-		RSSAnonBytes uint64 `json:"rss_anon_bytes"`
-		RSSFileBytes uint64 `json:"rss_file_bytes"`
-		GoSysBytes   uint64 `json:"go_sys_bytes"`
-		GoHeapBytes  uint64 `json:"go_heap_bytes"`
-	} `json:"memory"`
-}
-
 // IsCluster reports whether the server is a devvault cluster.
 func (s *Server) IsCluster() bool { return s.cluster }
 

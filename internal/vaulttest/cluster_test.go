@@ -88,7 +88,7 @@ func TestCluster(t *testing.T) {
 		unlock() // build outside of the measured startup
 	}
 	begin := time.Now()
-	s, err := Start(ctx, Options{Cluster: 3, Users: []string{"alice"}})
+	s, err := Start(ctx, Options{Cluster: 3})
 	require.NoError(t, err)
 	defer func() {
 		begin := time.Now()
@@ -121,7 +121,10 @@ func TestCluster(t *testing.T) {
 	assert.Equal(t, s.Addr, st.Active)
 	logMemory(t, "after start", st.Memory)
 
-	alice := s.Users["alice"]
+	alice, err := s.NewUser(ctx, UniqueName("alice"), userPolicy(t, s))
+	require.NoError(t, err)
+	nobody, err := s.NewUser(ctx, UniqueName("nobody"))
+	require.NoError(t, err)
 	mount := s.Mount
 	key := "edge/users/" + alice.EntityID + "/" + UniqueName("cluster")
 
@@ -138,7 +141,7 @@ func TestCluster(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "1", readSecret(ctx, t, s.Addr, alice.Token, mount, key))
 		// The user policy is enforced through the standby too.
-		_, err = apiClient(t, sb, s.NoPolicyToken).KVv2(mount).Get(ctx, key)
+		_, err = apiClient(t, sb, nobody.Token).KVv2(mount).Get(ctx, key)
 		assert.Error(t, err)
 	})
 
@@ -372,7 +375,7 @@ func shortErr(err error) string {
 }
 
 func TestSingleServerIsNotCluster(t *testing.T) {
-	s := Shared(t)
+	s := shared(t)
 	assert.False(t, s.IsCluster())
 	require.Len(t, s.Nodes, 1)
 	assert.Equal(t, Node{Addr: s.Addr, Active: true, State: StateActive}, s.Nodes[0])

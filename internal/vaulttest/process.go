@@ -95,33 +95,6 @@ func (s *Server) readStdout(r *os.File) {
 	}()
 }
 
-// devvaultOutput mirrors the JSON line printed by devvault.
-type devvaultOutput struct {
-	Address   string `json:"address"`
-	RootToken string `json:"root_token"`
-	Mount     string `json:"mount"`
-	Users     map[string]struct {
-		Token    string `json:"token"`
-		EntityID string `json:"entity_id"`
-		Password string `json:"password"`
-		Accessor string `json:"accessor"`
-	} `json:"users"`
-	Orgs map[string]struct {
-		Admins  []string `json:"admins"`
-		Members []string `json:"members"`
-	} `json:"orgs"`
-	UserPolicy    string       `json:"user_policy"`
-	NoPolicyToken string       `json:"no_policy_token"`
-	Nodes         []nodeOutput `json:"nodes"` // cluster only
-}
-
-type nodeOutput struct {
-	Address string `json:"address"`
-	Active  bool   `json:"active"`
-	ID      string `json:"id"`
-	State   string `json:"state"`
-}
-
 func (s *Server) awaitReady(ctx context.Context) error {
 	timer := time.NewTimer(startupTimeout)
 	defer timer.Stop()
@@ -146,30 +119,17 @@ func (s *Server) awaitReady(ctx context.Context) error {
 		s.waitExit(10 * time.Second)
 		return fail("devvault exited before it was ready (%v)", s.exitDescription())
 	}
-	var out devvaultOutput
+	var out output
 	if err := json.Unmarshal(res.line, &out); err != nil {
 		// Do not echo the line: it holds tokens.
 		return fail("devvault printed an unparsable line (%d bytes): %v", len(res.line), err)
 	}
-	if out.Address == "" || out.RootToken == "" || out.Mount == "" || out.NoPolicyToken == "" {
-		return fail("devvault output lacks address, root_token, mount or no_policy_token")
+	if out.Address == "" || out.RootToken == "" || out.Mount == "" {
+		return fail("devvault output lacks address, root_token or mount")
 	}
 	s.Addr = strings.TrimRight(out.Address, "/")
 	s.RootToken = out.RootToken
 	s.Mount = out.Mount
-	s.NoPolicyToken = out.NoPolicyToken
-	s.UserPolicy = out.UserPolicy
-	s.Orgs = make(map[string]Org, len(out.Orgs))
-	for name, o := range out.Orgs {
-		s.Orgs[name] = Org{Admins: o.Admins, Members: o.Members}
-	}
-	s.Users = make(map[string]User, len(out.Users))
-	for name, u := range out.Users {
-		if u.Token == "" || u.EntityID == "" {
-			return fail("devvault output has no token or entity_id for user %q", name)
-		}
-		s.Users[name] = User{Name: name, Token: u.Token, EntityID: u.EntityID, Password: u.Password, Accessor: u.Accessor}
-	}
 	if s.cluster {
 		if len(out.Nodes) < 2 {
 			return fail("devvault -cluster output lacks nodes")
@@ -186,15 +146,6 @@ func (s *Server) awaitReady(ctx context.Context) error {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 
-	if s.External {
-		// devvault only provisions and exits.
-		if !s.waitExit(30 * time.Second) {
-			return fail("devvault -external-addr did not exit after printing its output")
-		}
-		if s.waitErr != nil {
-			return fail("devvault -external-addr failed after printing its output (%v)", s.exitDescription())
-		}
-	}
 	return nil
 }
 
@@ -249,7 +200,7 @@ func (s *Server) stderrTail() string {
 
 // Close stops the devvault child (by closing its stdin, killing it if it
 // does not exit within 15s) and waits for it. It is idempotent and safe on a
-// nil or external Server; it returns an error if the child exited uncleanly.
+// nil Server; it returns an error if the child exited uncleanly.
 func (s *Server) Close() error {
 	if s == nil {
 		return nil

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +16,45 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMain(m *testing.M) { os.Exit(Run(m)) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	sharedSrv.mu.Lock()
+	srv := sharedSrv.s
+	sharedSrv.mu.Unlock()
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the shared dev Vault:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// sharedSrv is the dev Vault most tests of this package share.
+var sharedSrv struct {
+	once sync.Once
+	mu   sync.Mutex
+	s    *Server
+	err  error
+}
+
+// shared returns the shared dev Vault, starting it on first use.
+func shared(t *testing.T) *Server {
+	t.Helper()
+	sharedSrv.once.Do(func() {
+		// Covers a first build of the dev Vault (about four minutes).
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+		defer cancel()
+		s, err := Start(ctx, Options{})
+		sharedSrv.mu.Lock()
+		sharedSrv.s, sharedSrv.err = s, err
+		sharedSrv.mu.Unlock()
+	})
+	sharedSrv.mu.Lock()
+	defer sharedSrv.mu.Unlock()
+	require.NoError(t, sharedSrv.err, "starting the shared dev Vault")
+	return sharedSrv.s
+}
 
 func testContext(t *testing.T) context.Context {
 	t.Helper()
@@ -37,45 +76,15 @@ func getJSON(t *testing.T, s *Server, method, path, token string, body any, want
 	return out
 }
 
+// TestSharedServer checks what the dev Vault sets up: KV version 2 at
+// "secret", userpass and AppRole, a working root token, and nothing of
+// Edge (no edge policy: package edgetest provisions that).
 func TestSharedServer(t *testing.T) {
-	s := Shared(t)
+	s := shared(t)
 	require.Equal(t, "secret", s.Mount)
 	require.NotEmpty(t, s.Addr)
 	require.NotEmpty(t, s.RootToken)
-	require.NotEmpty(t, s.NoPolicyToken)
-	require.Len(t, s.Users, len(SharedUsers))
 
-	// Distinct users, tokens, entity ids, accessors; compared without ever
-	// printing a token.
-	tokens := map[string]string{}
-	entities := map[string]string{}
-	accessors := map[string]string{}
-	for _, name := range SharedUsers {
-		u, ok := s.Users[name]
-		require.True(t, ok, "user %s missing", name)
-		assert.Equal(t, name, u.Name)
-		require.True(t, u.Token != "" && u.EntityID != "" && u.Password != "" && u.Accessor != "", "user %s has empty fields", name)
-		if other, dup := tokens[u.Token]; dup {
-			t.Errorf("users %s and %s share a token", other, name)
-		}
-		if other, dup := entities[u.EntityID]; dup {
-			t.Errorf("users %s and %s share entity id %s", other, name, u.EntityID)
-		}
-		if other, dup := accessors[u.Accessor]; dup {
-			t.Errorf("users %s and %s share an accessor", other, name)
-		}
-		tokens[u.Token], entities[u.EntityID], accessors[u.Accessor] = name, name, name
-		assert.True(t, u.Token != s.RootToken && u.Token != s.NoPolicyToken, "user %s token reused", name)
-
-		// The token is alive, belongs to the entity and has only the
-		// edge user policy.
-		self := getJSON(t, s, http.MethodGet, "/v1/auth/token/lookup-self", u.Token, nil, http.StatusOK)
-		data := self["data"].(map[string]any)
-		assert.Equal(t, u.EntityID, data["entity_id"], "user %s", name)
-		assert.ElementsMatch(t, []any{"default", s.UserPolicy}, data["policies"], "user %s", name)
-	}
-
-	// KV v2 at the mount.
 	mounts := getJSON(t, s, http.MethodGet, "/v1/sys/mounts", s.RootToken, nil, http.StatusOK)
 	m, ok := mounts["data"].(map[string]any)[s.Mount+"/"].(map[string]any)
 	require.True(t, ok, "mount %s/ not listed", s.Mount)
@@ -83,42 +92,35 @@ func TestSharedServer(t *testing.T) {
 	require.IsType(t, map[string]any{}, m["options"])
 	assert.Equal(t, "2", m["options"].(map[string]any)["version"])
 
-	// userpass is enabled.
 	auths := getJSON(t, s, http.MethodGet, "/v1/sys/auth", s.RootToken, nil, http.StatusOK)
-	up, ok := auths["data"].(map[string]any)["userpass/"].(map[string]any)
-	require.True(t, ok, "userpass/ not enabled")
-	assert.Equal(t, "userpass", up["type"])
+	for _, kind := range []string{"userpass", "approle"} {
+		a, ok := auths["data"].(map[string]any)[kind+"/"].(map[string]any)
+		if assert.True(t, ok, "%s/ not enabled", kind) {
+			assert.Equal(t, kind, a["type"])
+		}
+	}
 
-	// The demo layout.
-	assert.Equal(t, map[string]Org{
-		"acme":   {Admins: []string{"carol"}, Members: []string{"alice", "bob"}},
-		"globex": {Admins: []string{}, Members: []string{"dave"}},
-	}, s.Orgs)
+	policies := getJSON(t, s, "LIST", "/v1/sys/policies/acl", s.RootToken, nil, http.StatusOK)
+	// Other tests of this package write policies of their own (named
+	// edge-canary-...); the dev Vault writes none, Edge's included.
+	for _, p := range policies["data"].(map[string]any)["keys"].([]any) {
+		assert.True(t, p == "default" || p == "root" || strings.HasPrefix(p.(string), "edge-canary-"), "policy %v", p)
+	}
 
-	// The user policy lets alice write and read her own user secrets,
-	// and bob not.
-	alice := s.Users["alice"]
-	key := "/v1/" + s.Mount + "/data/edge/users/" + alice.EntityID + "/" + UniqueName("shared")
-	w := getJSON(t, s, http.MethodPost, key, alice.Token, map[string]any{"data": map[string]any{"v": "1"}}, http.StatusOK)
+	// The mount serves requests at once (its KV v2 upgrade is done).
+	key := "/v1/" + s.Mount + "/data/" + UniqueName("shared")
+	w := getJSON(t, s, http.MethodPost, key, s.RootToken, map[string]any{"data": map[string]any{"v": "1"}}, http.StatusOK)
 	assert.EqualValues(t, 1, w["data"].(map[string]any)["version"])
-	r := getJSON(t, s, http.MethodGet, key, alice.Token, nil, http.StatusOK)
-	assert.Equal(t, "1", r["data"].(map[string]any)["data"].(map[string]any)["v"])
-	getJSON(t, s, http.MethodGet, key, s.Users["bob"].Token, nil, http.StatusForbidden)
-
-	// The default-policy-only token works but cannot touch the mount.
-	self := getJSON(t, s, http.MethodGet, "/v1/auth/token/lookup-self", s.NoPolicyToken, nil, http.StatusOK)
-	assert.Equal(t, []any{"default"}, self["data"].(map[string]any)["policies"])
-	getJSON(t, s, http.MethodGet, key, s.NoPolicyToken, nil, http.StatusForbidden)
-	getJSON(t, s, http.MethodPost, key, s.NoPolicyToken, map[string]any{"data": map[string]any{"v": "2"}}, http.StatusForbidden)
 }
 
 func TestNewUser(t *testing.T) {
-	s := Shared(t)
+	s := shared(t)
 	ctx := testContext(t)
+	policy := userPolicy(t, s)
 
 	a, err := s.NewUser(ctx, UniqueName("newuser"))
 	require.NoError(t, err)
-	b, err := s.NewUser(ctx, UniqueName("newuser"), s.UserPolicy)
+	b, err := s.NewUser(ctx, UniqueName("newuser"), policy)
 	require.NoError(t, err)
 	assert.NotEqual(t, a.EntityID, b.EntityID)
 	assert.True(t, a.Token != b.Token, "tokens must differ")
@@ -127,15 +129,23 @@ func TestNewUser(t *testing.T) {
 	assert.Equal(t, []any{"default"}, self["data"].(map[string]any)["policies"])
 	assert.Equal(t, a.EntityID, self["data"].(map[string]any)["entity_id"])
 	self = getJSON(t, s, http.MethodGet, "/v1/auth/token/lookup-self", b.Token, nil, http.StatusOK)
-	assert.ElementsMatch(t, []any{"default", s.UserPolicy}, self["data"].(map[string]any)["policies"])
+	assert.ElementsMatch(t, []any{"default", policy}, self["data"].(map[string]any)["policies"])
+
+	// The policy lets b write and read its own user secrets, and a not.
+	key := "/v1/" + s.Mount + "/data/edge/users/" + b.EntityID + "/" + UniqueName("mine")
+	getJSON(t, s, http.MethodPost, key, b.Token, map[string]any{"data": map[string]any{"v": "1"}}, http.StatusOK)
+	r := getJSON(t, s, http.MethodGet, key, b.Token, nil, http.StatusOK)
+	assert.Equal(t, "1", r["data"].(map[string]any)["data"].(map[string]any)["v"])
+	getJSON(t, s, http.MethodGet, key, a.Token, nil, http.StatusForbidden)
 
 	_, err = s.NewUser(ctx, "Not/Valid")
 	assert.Error(t, err)
 }
 
 func TestNoSecretsInStrings(t *testing.T) {
-	s := Shared(t)
-	u := s.Users["alice"]
+	s := shared(t)
+	u, err := s.NewUser(testContext(t), UniqueName("strings"))
+	require.NoError(t, err)
 	for _, str := range []string{
 		fmt.Sprintf("%v %+v %#v %s", u, u, u, u),
 		fmt.Sprintf("%v %+v %#v %s", s, s, s, s),
@@ -149,10 +159,7 @@ func TestNoSecretsInStrings(t *testing.T) {
 // TestDevvaultBinaryHasMuxGodebug checks that the built devvault carries
 // httpmuxgo121=1 in its default GODEBUG (see the devvault package comment).
 func TestDevvaultBinaryHasMuxGodebug(t *testing.T) {
-	s := Shared(t)
-	if s.External {
-		t.Skip("external Vault")
-	}
+	s := shared(t)
 	info, err := buildinfo.ReadFile(s.bin)
 	require.NoError(t, err)
 	var godebug string
@@ -168,25 +175,19 @@ func TestDevvaultBinaryHasMuxGodebug(t *testing.T) {
 // cleanly and is idempotent.
 func TestStartClose(t *testing.T) {
 	ctx := testContext(t)
-	s, err := Start(ctx, Options{Users: []string{"erin"}})
+	s, err := Start(ctx, Options{})
 	require.NoError(t, err)
-	require.Contains(t, s.Users, "erin")
-	getJSON(t, s, http.MethodGet, "/v1/auth/token/lookup-self", s.Users["erin"].Token, nil, http.StatusOK)
+	u, err := s.NewUser(ctx, UniqueName("erin"))
+	require.NoError(t, err)
+	getJSON(t, s, http.MethodGet, "/v1/auth/token/lookup-self", u.Token, nil, http.StatusOK)
 
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close())
-	if !s.External {
-		select {
-		case <-s.exited:
-		default:
-			t.Fatal("devvault still running after Close")
-		}
-		_, _, err = s.Do(ctx, http.MethodGet, "/v1/sys/health", "", nil)
-		assert.Error(t, err, "server still answering after Close")
+	select {
+	case <-s.exited:
+	default:
+		t.Fatal("devvault still running after Close")
 	}
-}
-
-func TestStartRejectsBadUser(t *testing.T) {
-	_, err := Start(testContext(t), Options{Users: []string{"Bad,Name"}})
-	assert.Error(t, err)
+	_, _, err = s.Do(ctx, http.MethodGet, "/v1/sys/health", "", nil)
+	assert.Error(t, err, "server still answering after Close")
 }

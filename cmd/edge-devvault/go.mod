@@ -1,4 +1,4 @@
-module github.com/edgesdk/edge/internal/devvault
+module github.com/edgesdk/edge/cmd/edge-devvault
 
 go 1.24.0
 
@@ -233,7 +233,3 @@ require (
 	sigs.k8s.io/structured-merge-diff/v4 v4.2.3 // indirect
 	sigs.k8s.io/yaml v1.3.0 // indirect
 )
-
-require github.com/edgesdk/edge v0.0.0
-
-replace github.com/edgesdk/edge => ../..

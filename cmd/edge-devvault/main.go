@@ -1,12 +1,24 @@
 //go:debug httpmuxgo121=1
 
-// Command devvault runs a throwaway, in-memory HashiCorp Vault v1.14.0 dev
-// server on a loopback port, provisions it for the edge SDK tests, prints ONE
-// line of JSON describing it on stdout and then serves until it receives
-// SIGINT/SIGTERM or its stdin is closed.
+// Command edge-devvault runs a throwaway, in-memory HashiCorp Vault
+// v1.14.0 dev server on a loopback port, with KV version 2 at "secret"
+// and the userpass and AppRole auth methods, prints ONE line of JSON
+// describing it on stdout and then serves until it receives SIGINT or
+// SIGTERM or its stdin is closed.
 //
-// It is a development and test tool only: the server is unsealed, in memory,
-// plain HTTP, and the JSON it prints contains the root token.
+// It is the Vault that package edgetest of github.com/edgesdk/edge runs
+// for tests, and a Vault for trying the SDK and the edge-secrets CLI by
+// hand:
+//
+//	go run github.com/edgesdk/edge/cmd/edge-devvault@latest
+//
+// It is its own Go module, so that the SDK's module never depends on
+// Vault's server code. It knows nothing of Edge: the Edge policies, users
+// and orgs are made by the caller, through package admin (edgetest does
+// it, and so does examples/quickstart).
+//
+// It is a development and test tool only: the server is unsealed, in
+// memory, plain HTTP, and the JSON it prints contains the root token.
 //
 // # Why the //go:debug httpmuxgo121=1 line above (SECURITY, do not remove)
 //
@@ -27,40 +39,24 @@
 // with a 301 redirect to the cleaned path instead of passing them to Vault (a
 // client following it is then checked against the real path). It must be a
 // //go:debug directive before the package clause of package main; `go
-// version -m devvault` shows it in DefaultGODEBUG.
+// version -m edge-devvault` shows it in DefaultGODEBUG.
 //
-// At startup devvault additionally self-checks the ServeMux in this process
+// At startup edge-devvault additionally self-checks the ServeMux in this process
 // (which also catches a GODEBUG=httpmuxgo121=0 environment override) and
 // refuses to start if encoded dot segments are not cleaned. The security
 // regression test TestCanaryPathTraversal in internal/vaulttest guards this.
 //
 // # Usage
 //
-//	devvault [-listen 127.0.0.1:0] [-users alice,bob] [-demo] [-mount secret]
-//	devvault -external-addr https://vault.example:8200 [-external-token TOKEN] [-users ...] [-demo] [-mount ...]
+//	edge-devvault [-listen 127.0.0.1:0] [-mount secret] [-cluster N]
 //
-// With -external-addr, devvault does not start a server: it provisions the
-// existing Vault (KV v2 at -mount, userpass, the edge user policy, the users
-// and a default-policy-only token) with the given token (falling back to the
-// VAULT_TOKEN environment variable, which keeps the token out of the process
-// arguments), prints the same JSON line and exits 0.
+// Output (single line, keys as shown; wire.go has the types):
 //
-// Output (single line, keys as shown):
-//
-//	{"address":"http://127.0.0.1:PORT","root_token":"...","mount":"secret",
-//	 "user_policy":"edge-user",
-//	 "users":{"alice":{"token":"...","entity_id":"...","password":"...","accessor":"..."}},
-//	 "orgs":{"acme":{"admins":["carol"],"members":["alice","bob"]}},
-//	 "no_policy_token":"..."}
-//
-// Every user holds only the edge user policy (package
-// github.com/edgesdk/edge/admin): their own user secrets, and with -demo
-// the org access its groups give. The provisioning goes through that
-// package, so the dev Vault enforces exactly the policies operators get.
+//	{"address":"http://127.0.0.1:PORT","root_token":"...","mount":"secret"}
 //
 // # Cluster mode
 //
-//	devvault -cluster 3 [-listen 127.0.0.1:0] [-users ...] [-demo] [-mount ...]
+//	edge-devvault -cluster 3 [-listen 127.0.0.1:0] [-mount ...]
 //
 // runs three Vault v1.14.0 cores with Raft storage in this one process, the
 // way Vault's own tests do (vault.NewTestCluster with the Raft backend of
@@ -74,7 +70,7 @@
 // inside the cluster (Raft join), and redirects a standby gives to it are
 // rewritten to the plain addresses. It reports ready once every node is
 // unsealed, sys/storage/raft/configuration lists all of them as voters and
-// every standby forwards requests to the active node; provisioning is the
+// every standby forwards requests to the active node; the setup is the
 // same as in single mode, through the active node. The JSON line adds
 //
 //	"nodes":[{"address":"http://127.0.0.1:P","active":true,"id":"core-0","state":"active"},...],
@@ -129,44 +125,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// Output is the JSON document printed on stdout once everything is ready.
-type Output struct {
-	Address       string                `json:"address"`
-	RootToken     string                `json:"root_token"`
-	Mount         string                `json:"mount"`
-	UserPolicy    string                `json:"user_policy"` // the edge user policy every user holds
-	Users         map[string]UserOutput `json:"users"`
-	Orgs          map[string]OrgOutput  `json:"orgs"` // with -demo: the demo orgs
-	NoPolicyToken string                `json:"no_policy_token"`
-
-	// Cluster mode only.
-	Nodes     []NodeOutput `json:"nodes,omitempty"`
-	Voters    int          `json:"voters,omitempty"`     // in sys/storage/raft/configuration
-	ClusterMS float64      `json:"cluster_ms,omitempty"` // until every node was a voter serving requests
-	StartupMS float64      `json:"startup_ms,omitempty"` // until ready, provisioning included
-}
-
-// OrgOutput describes one provisioned org by the names of its users.
-type OrgOutput struct {
-	Admins  []string `json:"admins"`
-	Members []string `json:"members"`
-}
-
-// UserOutput describes one provisioned userpass user.
-type UserOutput struct {
-	Token    string `json:"token"`
-	EntityID string `json:"entity_id"`
-	Password string `json:"password"`
-	Accessor string `json:"accessor"`
-}
-
 type options struct {
 	listen             string
-	users              []string
 	mount              string
-	externalAddr       string
-	externalToken      string
-	demo               bool
 	insecureSkipMuxChk bool
 	cluster            int // number of nodes; 0 or 1: single node
 }
@@ -188,7 +149,7 @@ func run(args []string, stdout io.Writer) int {
 		level = l // e.g. info or debug, for looking into Vault itself
 	}
 	logger := hclog.New(&hclog.LoggerOptions{
-		Name:   "devvault",
+		Name:   "edge-devvault",
 		Level:  level,
 		Output: os.Stderr,
 	})
@@ -198,20 +159,12 @@ func run(args []string, stdout io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(os.Stderr, "devvault: %v\n", err)
+		fmt.Fprintf(os.Stderr, "edge-devvault: %v\n", err)
 		return 2
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	if opts.externalAddr != "" {
-		if err := runExternal(ctx, opts, stdout); err != nil {
-			fmt.Fprintf(os.Stderr, "devvault: %v\n", err)
-			return 1
-		}
-		return 0
-	}
 
 	// A parent that dies (or simply closes our stdin) takes us down with it.
 	// Lines on stdin are control commands (cluster mode).
@@ -224,7 +177,7 @@ func run(args []string, stdout io.Writer) int {
 	}()
 
 	if err := runServer(ctx, opts, logger, stdout, cmds); err != nil {
-		fmt.Fprintf(os.Stderr, "devvault: %v\n", err)
+		fmt.Fprintf(os.Stderr, "edge-devvault: %v\n", err)
 		return 1
 	}
 	return 0
@@ -244,20 +197,15 @@ func readCommands(ctx context.Context, r io.Reader, cmds chan<- string) {
 }
 
 func parseFlags(args []string) (*options, error) {
-	fs := flag.NewFlagSet("devvault", flag.ContinueOnError)
+	fs := flag.NewFlagSet("edge-devvault", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
-	var users string
 	o := &options{}
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback `host:port` to listen on (port 0 picks a free port)")
-	fs.StringVar(&users, "users", "", "comma separated userpass `names` to create, e.g. alice,bob")
 	fs.StringVar(&o.mount, "mount", "secret", "KV v2 mount `path`")
-	fs.BoolVar(&o.demo, "demo", false, "provision the demo layout: org acme (admin carol, members alice and bob) and org globex (member dave)")
-	fs.StringVar(&o.externalAddr, "external-addr", "", "provision the existing Vault at this `URL` instead of starting one, print the JSON and exit")
-	fs.StringVar(&o.externalToken, "external-token", "", "`token` for -external-addr (defaults to $VAULT_TOKEN; prefer the variable, arguments are visible to other local users)")
 	fs.IntVar(&o.cluster, "cluster", 0, "run `N` Vault nodes with Raft storage in this process (0 or 1: a single in-memory node)")
 	fs.BoolVar(&o.insecureSkipMuxChk, "insecure-skip-mux-check", false, "start even if the HTTP mux does not clean encoded dot segments (VULNERABLE; only for testing the path traversal canary)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: devvault [flags]\n\nRuns an in-memory Vault v1.14.0 dev server for tests and prints its details as one JSON line on stdout.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: edge-devvault [flags]\n\nRuns an in-memory Vault v1.14.0 dev server for tests and prints its details as one JSON line on stdout.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -268,60 +216,16 @@ func parseFlags(args []string) (*options, error) {
 	}
 
 	var err error
-	if o.users, err = parseUsers(users); err != nil {
-		return nil, err
-	}
 	if o.mount, err = cleanMount(o.mount); err != nil {
 		return nil, err
 	}
 	if o.cluster < 0 || o.cluster > 9 {
 		return nil, fmt.Errorf("-cluster %d: use 0 or 1 for a single node, 2 to 9 for a cluster", o.cluster)
 	}
-	if o.cluster > 1 && o.externalAddr != "" {
-		return nil, errors.New("-cluster and -external-addr exclude each other")
-	}
-	if o.externalAddr == "" {
-		if o.externalToken != "" {
-			return nil, errors.New("-external-token requires -external-addr")
-		}
-		if err := checkLoopback(o.listen); err != nil {
-			return nil, err
-		}
-		return o, nil
-	}
-	o.externalAddr = strings.TrimRight(o.externalAddr, "/")
-	if !strings.HasPrefix(o.externalAddr, "http://") && !strings.HasPrefix(o.externalAddr, "https://") {
-		return nil, fmt.Errorf("-external-addr %q must be an http:// or https:// URL", o.externalAddr)
-	}
-	if o.externalToken == "" {
-		o.externalToken = os.Getenv("VAULT_TOKEN")
-	}
-	if o.externalToken == "" {
-		return nil, errors.New("-external-addr needs a token: set -external-token or VAULT_TOKEN")
+	if err := checkLoopback(o.listen); err != nil {
+		return nil, err
 	}
 	return o, nil
-}
-
-var userNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
-func parseUsers(s string) ([]string, error) {
-	var users []string
-	seen := map[string]bool{}
-	for _, name := range strings.Split(s, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			continue
-		}
-		if !userNameRE.MatchString(name) {
-			return nil, fmt.Errorf("invalid user name %q: use lower case letters, digits, '-' and '_' (userpass lower-cases names)", name)
-		}
-		if seen[name] {
-			return nil, fmt.Errorf("duplicate user name %q", name)
-		}
-		seen[name] = true
-		users = append(users, name)
-	}
-	return users, nil
 }
 
 var mountSegmentRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -356,7 +260,7 @@ func checkLoopback(listen string) error {
 	return fmt.Errorf("refusing -listen %q: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed for this insecure dev server", listen)
 }
 
-// runServer starts the in-process Vault, provisions it, prints the JSON and
+// runServer starts the in-process Vault, sets it up, prints the JSON and
 // blocks until ctx is done, then shuts everything down.
 func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout io.Writer, cmds <-chan string) error {
 	muxCheck := func() error {
@@ -387,24 +291,22 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 		}
 	}()
 
-	client, err := newAPIClient(srv.addr, srv.rootToken, false)
+	client, err := newAPIClient(srv.addr, srv.rootToken)
 	if err != nil {
 		return err
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	out, err := provision(pctx, client, provisionConfig{mount: opts.mount, users: opts.users, demo: opts.demo, managed: true})
-	if err != nil {
+	if err := setup(pctx, client, opts.mount); err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			return fmt.Errorf("interrupted during startup: %w", cause)
 		}
-		return fmt.Errorf("provisioning: %w", err)
+		return fmt.Errorf("setting up: %w", err)
 	}
-	out.Address = srv.addr
-	out.RootToken = srv.rootToken
-	if err := printOutput(stdout, out); err != nil {
+	if err := printJSON(stdout, &output{Address: srv.addr, RootToken: srv.rootToken, Mount: opts.mount}); err != nil {
 		return err
 	}
+	announce(srv.addr)
 
 	for {
 		select {
@@ -423,7 +325,7 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 			}
 			// Control commands are for clusters; answer so a caller
 			// does not wait forever.
-			r := controlReply{Error: "control commands need -cluster", Active: srv.addr, Nodes: []NodeOutput{{Address: srv.addr, Active: true, ID: "single", State: stateActive}}}
+			r := controlReply{Error: "control commands need -cluster", Active: srv.addr, Nodes: []nodeOutput{{Address: srv.addr, Active: true, ID: "single", State: stateActive}}}
 			if f := strings.Fields(line); len(f) > 0 {
 				if id, err := strconv.ParseUint(f[0], 10, 64); err == nil {
 					r.ID = id
@@ -440,23 +342,15 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 	}
 }
 
-func runExternal(ctx context.Context, opts *options, stdout io.Writer) error {
-	client, err := newAPIClient(opts.externalAddr, opts.externalToken, true)
-	if err != nil {
-		return err
+// announce tells a person running edge-devvault by hand where the server
+// is (the root token is in the JSON line on stdout, never on stderr).
+// Nothing is written when stderr is not a terminal, as in tests.
+func announce(addr string) {
+	if fi, err := os.Stderr.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	out, err := provision(pctx, client, provisionConfig{mount: opts.mount, users: opts.users, demo: opts.demo, managed: false})
-	if err != nil {
-		return fmt.Errorf("provisioning %s: %w", opts.externalAddr, err)
-	}
-	out.Address = opts.externalAddr
-	out.RootToken = opts.externalToken
-	return printOutput(stdout, out)
+	fmt.Fprintf(os.Stderr, "edge-devvault: Vault v1.14.0 serving at %s (KV v2 at secret/, userpass, approle); the root token is in the JSON line on stdout; Ctrl-C stops it\n", addr)
 }
-
-func printOutput(w io.Writer, out *Output) error { return printJSON(w, out) }
 
 // printJSON writes v as one line of JSON.
 func printJSON(w io.Writer, v any) error {

@@ -42,7 +42,7 @@ import (
 	"github.com/mitchellh/go-testing-interface"
 )
 
-// Node states reported in NodeOutput.State.
+// Node states reported in nodeOutput.State.
 const (
 	stateActive  = "active"
 	stateStandby = "standby"
@@ -56,45 +56,6 @@ const (
 	// probeTimeout bounds one readiness probe request.
 	probeTimeout = 3 * time.Second
 )
-
-// NodeOutput describes one cluster node in the JSON output and in control
-// replies.
-type NodeOutput struct {
-	Address string `json:"address"` // plain HTTP base URL of the node
-	Active  bool   `json:"active"`
-	ID      string `json:"id"`    // Raft node id, e.g. "core-1"
-	State   string `json:"state"` // active, standby, sealed or stopped
-}
-
-// controlReply is the JSON line answering one control command.
-type controlReply struct {
-	ID    uint64 `json:"id,omitempty"` // the command's id, if it had one
-	Op    string `json:"op"`
-	OK    bool   `json:"ok"`
-	Error string `json:"error,omitempty"`
-
-	Node           string `json:"node,omitempty"`            // the node the command acted on
-	PreviousActive string `json:"previous_active,omitempty"` // active node before the command
-	Active         string `json:"active"`                    // active node after the command, "" if none
-	// ElectionMS is the time from the start of the stop, seal or step-down
-	// of the active node until another node was active; ReadyMS until the
-	// new active node and every other unsealed node (forwarding to it)
-	// answered requests.
-	ElectionMS float64       `json:"election_ms,omitempty"`
-	ReadyMS    float64       `json:"ready_ms,omitempty"`
-	Voters     int           `json:"voters"` // voters in sys/storage/raft/configuration
-	Nodes      []NodeOutput  `json:"nodes"`
-	Memory     *memoryOutput `json:"memory,omitempty"` // status only
-}
-
-type memoryOutput struct {
-	RSSBytes     uint64 `json:"rss_bytes"`      // resident set size (Linux; 0 elsewhere)
-	PeakRSSBytes uint64 `json:"peak_rss_bytes"` // peak resident set size (Linux; 0 elsewhere)
-	RSSAnonBytes uint64 `json:"rss_anon_bytes"` // of RSS: anonymous memory (Linux; 0 elsewhere)
-	RSSFileBytes uint64 `json:"rss_file_bytes"` // of RSS: mapped files, i.e. Raft's BoltDB files (Linux; 0 elsewhere)
-	GoSysBytes   uint64 `json:"go_sys_bytes"`   // memory obtained from the OS by the Go runtime
-	GoHeapBytes  uint64 `json:"go_heap_bytes"`  // Go heap in use
-}
 
 type clusterNode struct {
 	idx        int
@@ -445,10 +406,10 @@ func (s nodeState) state() string {
 
 // nodesOutput describes every node; active is the index of the active
 // node (as found by the caller) or -1.
-func (c *devCluster) nodesOutput() (nodes []NodeOutput, active string) {
+func (c *devCluster) nodesOutput() (nodes []nodeOutput, active string) {
 	for _, s := range c.snapshot() {
 		st := s.state()
-		nodes = append(nodes, NodeOutput{Address: s.addr, Active: st == stateActive, ID: s.n.id, State: st})
+		nodes = append(nodes, nodeOutput{Address: s.addr, Active: st == stateActive, ID: s.n.id, State: st})
 		if st == stateActive && active == "" {
 			active = s.addr
 		}
@@ -997,27 +958,26 @@ func runCluster(ctx context.Context, opts *options, logger hclog.Logger, stdout 
 	if active < 0 {
 		return errors.New("no active node after startup")
 	}
-	client, err := newAPIClient(snap[active].addr, c.rootToken, false)
+	client, err := newAPIClient(snap[active].addr, c.rootToken)
 	if err != nil {
 		return err
 	}
-	out, err := provision(sctx, client, provisionConfig{mount: opts.mount, users: opts.users, demo: opts.demo, managed: true})
-	if err != nil {
+	if err := setup(sctx, client, opts.mount); err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			return fmt.Errorf("interrupted during startup: %w", cause)
 		}
-		return fmt.Errorf("provisioning: %w", err)
+		return fmt.Errorf("setting up: %w", err)
 	}
 	r := c.finish(sctx, controlReply{})
-	out.Address = r.Active
-	out.RootToken = c.rootToken
+	out := &output{Address: r.Active, RootToken: c.rootToken, Mount: opts.mount}
 	out.Nodes = r.Nodes
 	out.Voters = r.Voters
 	out.ClusterMS = ms(clusterReady)
 	out.StartupMS = ms(time.Since(begin))
-	if err := printOutput(stdout, out); err != nil {
+	if err := printJSON(stdout, out); err != nil {
 		return err
 	}
+	announce(out.Address)
 
 	for {
 		select {
