@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/vault/api/auth/userpass"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
 	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/vaulttest"
 )
 
 func TestStartIsShared(t *testing.T) {
@@ -179,6 +181,7 @@ func TestStringsHideCredentials(t *testing.T) {
 		fmt.Sprint([]edgetest.User{u}), fmt.Sprintf("%#v", []edgetest.AppRole{role}),
 	} {
 		assert.NotContains(t, s, u.Token)
+		assert.NotContains(t, s, u.Password)
 		assert.NotContains(t, s, role.Token)
 		assert.NotContains(t, s, role.SecretID)
 		assert.Contains(t, s, "<redacted>")
@@ -236,4 +239,100 @@ func TestFailuresAreFatal(t *testing.T) {
 	msg = fatalOf(t, func(tb testing.TB) { v.NewOrg(tb, bad, edgetest.User{Name: "ghost", EntityID: "no-such-entity"}) })
 	assert.Contains(t, msg, "edgetest: NewOrg: making ")
 	assert.NotContains(t, msg, bad.Token)
+}
+
+// TestNewUserOptions checks the policies NewUser gives, and that the
+// password logs the user in to the same identity.
+func TestNewUserOptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	v := edgetest.Start(t)
+	policies := func(u edgetest.User) []string {
+		c := v.RootClient(t)
+		c.SetToken(u.Token)
+		self, err := c.Auth().Token().LookupSelfWithContext(ctx)
+		require.NoError(t, err)
+		p, err := self.TokenPolicies()
+		require.NoError(t, err)
+		return p
+	}
+	assert.ElementsMatch(t, []string{"default", v.Admin().UserPolicyName()}, policies(v.NewUser(t)))
+	assert.Equal(t, []string{"default"}, policies(v.NewUser(t, edgetest.WithPolicies())))
+	name := edgetest.UniqueName("p")
+	require.NoError(t, v.RootClient(t).Sys().PutPolicyWithContext(ctx, name, `path "sys/health" { capabilities = ["read"] }`))
+	assert.ElementsMatch(t, []string{"default", name}, policies(v.NewUser(t, edgetest.WithPolicies(name))))
+
+	u := v.NewUser(t)
+	require.NotEmpty(t, u.Password)
+	auth, err := userpass.NewUserpassAuth(u.Name, &userpass.Password{FromString: u.Password})
+	require.NoError(t, err)
+	sess := v.NewSession(t, edge.Config{Auth: auth})
+	assert.Equal(t, u.EntityID, sess.EntityID(), "the password logs in to the user's identity")
+}
+
+// TestProvision sets up a second dev Vault, which the test runs: its
+// users are its own.
+func TestProvision(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := vaulttest.Start(ctx, vaulttest.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, srv.Close()) })
+
+	v := edgetest.Provision(t, srv.Addr, srv.RootToken)
+	assert.Equal(t, srv.Addr, v.Addr())
+	assert.True(t, v.External(), "nothing of edgetest's to stop")
+	carol, alice := v.NewUser(t), v.NewUser(t)
+	org := v.NewOrg(t, carol)
+	v.AddMember(t, org, alice)
+	require.NoError(t, v.Session(t, carol, org).Secrets.CreateOrgSecret(ctx, "db", edge.Secret{"v": 1}))
+	_, err = v.Session(t, alice, org).Secrets.ReadOrgSecret(ctx, "db")
+	assert.NoError(t, err)
+
+	// The shared Vault knows nothing of alice.
+	shared := edgetest.Start(t)
+	msg := fatalOf(t, func(tb testing.TB) { shared.Session(tb, alice, "") })
+	assert.Contains(t, msg, "permission denied")
+
+	// A second Provision of the same Vault is fine: the setup is
+	// idempotent.
+	again := edgetest.Provision(t, srv.Addr, srv.RootToken)
+	_, err = again.Session(t, alice, org).Secrets.ReadOrgSecret(ctx, "db")
+	assert.NoError(t, err)
+
+	msg = fatalOf(t, func(tb testing.TB) { edgetest.Provision(tb, srv.Addr, "hvs.not-a-token-at-all-0123456789") })
+	assert.Contains(t, msg, "edgetest: Provision "+srv.Addr)
+	assert.NotContains(t, msg, "hvs.not-a-token")
+}
+
+// TestRootClient checks that each call gives a client of its own, with
+// the root token, untouched by a developer's VAULT_NAMESPACE and
+// VAULT_WRAP_TTL.
+func TestRootClient(t *testing.T) {
+	t.Setenv("VAULT_NAMESPACE", "someone-elses")
+	t.Setenv("VAULT_WRAP_TTL", "5m")
+	ctx := context.Background()
+	v := edgetest.Start(t)
+	a, b := v.RootClient(t), v.RootClient(t)
+	require.NotSame(t, a, b)
+	a.SetToken("")
+	assert.NotEmpty(t, b.Token(), "changing one client leaves the other")
+	assert.Empty(t, b.Namespace())
+	s, err := b.Logical().ReadWithContext(ctx, "auth/token/lookup-self")
+	require.NoError(t, err)
+	assert.True(t, s.WrapInfo == nil, "not wrapped (the wrapping token is not printed)")
+	assert.Contains(t, s.Data["policies"], "root")
+}
+
+func TestUniqueName(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 1000 {
+		n := edgetest.UniqueName("x")
+		require.True(t, edge.ValidName(n), n)
+		require.True(t, strings.HasPrefix(n, "x-"), n)
+		require.False(t, seen[n], "repeated: %s", n)
+		seen[n] = true
+	}
 }

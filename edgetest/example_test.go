@@ -11,31 +11,14 @@ import (
 
 	"github.com/edgesdk/edge"
 	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/exampletb"
 )
-
-// exampleTB stands in for a test's *testing.T in these examples, which
-// have none: Fatalf panics (failing the example) and the cleanups run at
-// done. In a test, pass the test's t.
-type exampleTB struct {
-	testing.TB
-	cleanups []func()
-}
-
-func exampleT() *exampleTB                             { return &exampleTB{} }
-func (e *exampleTB) Helper()                           {}
-func (e *exampleTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
-func (e *exampleTB) Cleanup(f func())                  { e.cleanups = append(e.cleanups, f) }
-func (e *exampleTB) done() {
-	for i := len(e.cleanups) - 1; i >= 0; i-- {
-		e.cleanups[i]()
-	}
-}
 
 // A test of code that reads an org secret: an admin writes it, a member
 // reads it, an outsider is refused.
 func Example() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -56,8 +39,8 @@ func Example() {
 }
 
 func ExampleStart() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 
 	v := edgetest.Start(t)
 	fmt.Println("the same Vault for every test:", v == edgetest.Start(t))
@@ -87,8 +70,8 @@ func ExampleStop() {
 }
 
 func ExampleVault_Addr() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 
 	v := edgetest.Start(t)
 	fmt.Println(strings.HasPrefix(v.Addr(), "http://") || strings.HasPrefix(v.Addr(), "https://"))
@@ -96,8 +79,8 @@ func ExampleVault_Addr() {
 }
 
 func ExampleVault_Mount() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 
 	v := edgetest.Start(t)
 	// For an edge.Origin, say, when verifying a wrapping token.
@@ -108,8 +91,8 @@ func ExampleVault_Mount() {
 }
 
 func ExampleVault_External() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 
 	v := edgetest.Start(t)
 	if v.External() {
@@ -118,8 +101,8 @@ func ExampleVault_External() {
 }
 
 func ExampleVault_Admin() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -135,8 +118,8 @@ func ExampleVault_Admin() {
 }
 
 func ExampleVault_NewUser() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -148,8 +131,8 @@ func ExampleVault_NewUser() {
 }
 
 func ExampleVault_NewOrg() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -161,8 +144,8 @@ func ExampleVault_NewOrg() {
 }
 
 func ExampleVault_AddMember() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -180,8 +163,8 @@ func ExampleVault_AddMember() {
 }
 
 func ExampleVault_AddAdmin() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -194,8 +177,8 @@ func ExampleVault_AddAdmin() {
 }
 
 func ExampleVault_RemoveMember() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -211,8 +194,8 @@ func ExampleVault_RemoveMember() {
 
 // Code under test that makes its own session gets its configuration.
 func ExampleVault_Config() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -229,8 +212,8 @@ func ExampleVault_Config() {
 }
 
 func ExampleVault_Session() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -243,8 +226,8 @@ func ExampleVault_Session() {
 
 // A session with settings of its own: here a read cache.
 func ExampleVault_NewSession() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -258,8 +241,8 @@ func ExampleVault_NewSession() {
 
 // A service logging in with AppRole, member of an org.
 func ExampleVault_NewAppRole() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 	ctx := context.Background()
 
 	v := edgetest.Start(t)
@@ -278,8 +261,8 @@ func ExampleVault_NewAppRole() {
 }
 
 func ExampleAppRole_Auth() {
-	t := exampleT() // in a test: the test's t
-	defer t.done()
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
 
 	v := edgetest.Start(t)
 	role := v.NewAppRole(t)
@@ -305,13 +288,82 @@ func ExampleAppRole_GoString() {
 }
 
 func ExampleUser_String() {
-	u := edgetest.User{Name: "alice", Token: "hvs.example", EntityID: "e-1"}
+	u := edgetest.User{Name: "alice", Token: "hvs.example", EntityID: "e-1", Password: "pw"}
 	fmt.Println(u)
-	// Output: edgetest.User{Name: "alice", EntityID: "e-1", Token: <redacted>}
+	// Output: edgetest.User{Name: "alice", EntityID: "e-1", Token: <redacted>, Password: <redacted>}
 }
 
 func ExampleUser_GoString() {
-	u := edgetest.User{Name: "alice", Token: "hvs.example", EntityID: "e-1"}
+	u := edgetest.User{Name: "alice", Token: "hvs.example", EntityID: "e-1", Password: "pw"}
 	fmt.Printf("%#v\n", u)
-	// Output: edgetest.User{Name: "alice", EntityID: "e-1", Token: <redacted>}
+	// Output: edgetest.User{Name: "alice", EntityID: "e-1", Token: <redacted>, Password: <redacted>}
 }
+
+// A TestMain that checks for leaked goroutines after the tests, and after
+// the Vault has stopped.
+func ExampleRun() {
+	testMain := func(m *testing.M) {
+		code := edgetest.Run(m) // runs the tests, stops the Vault
+		if code == 0 {
+			// ... goleak.Find(), or other checks of one's own
+		}
+		os.Exit(code)
+	}
+	_ = testMain
+}
+
+// Provision sets up a Vault that the test runs itself. Here it is the
+// shared Vault again (its setup is idempotent); in a test of one's own,
+// a Raft cluster, or a Vault behind a fault-injecting proxy.
+func ExampleProvision() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	ctx := context.Background()
+
+	shared := edgetest.Start(t)
+	v := edgetest.Provision(t, shared.Addr(), shared.RootClient(t).Token())
+	alice := v.NewUser(t)
+	err := v.Session(t, alice, "").Secrets.CreateUserSecret(ctx, "api-key", edge.Secret{"key": "k-123"})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+func ExampleUniqueName() {
+	a, b := edgetest.UniqueName("mount"), edgetest.UniqueName("mount")
+	fmt.Println(strings.HasPrefix(a, "mount-"), a != b, edge.ValidName(a))
+	// Output: true true true
+}
+
+// A user without the Edge user policy: Vault refuses it even its own
+// user secrets.
+func ExampleWithPolicies() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	nobody := v.NewUser(t, edgetest.WithPolicies()) // only Vault's "default" policy
+	_, err := v.Session(t, nobody, "").Secrets.ListUserSecrets(ctx)
+	fmt.Println(errors.Is(err, edge.ErrPermissionDenied))
+	// Output: true
+}
+
+// RootClient is for what edgetest and package admin do not cover, such
+// as a policy of one's own.
+func ExampleVault_RootClient() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	ctx := context.Background()
+
+	v := edgetest.Start(t)
+	root := v.RootClient(t)
+	name := edgetest.UniqueName("read-health")
+	err := root.Sys().PutPolicyWithContext(ctx, name, `path "sys/health" { capabilities = ["read"] }`)
+	fmt.Println(err)
+	u := v.NewUser(t, edgetest.WithPolicies(name))
+	fmt.Println(u.Name != "")
+	// Output:
+	// <nil>
+	// true
+}
+
