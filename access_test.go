@@ -12,7 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
-	"github.com/edgesdk/edge/internal/vaulttest"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
 // allowed says which of a scope's six operations a principal may do.
@@ -31,55 +32,40 @@ var (
 // policy.
 type accessWorld struct {
 	acme, globex string
-	users        map[string]vaulttest.User
+	users        map[string]edgetest.User
 	sessions     map[string]*edge.Session // each with Org acme
 }
 
 var principals = []string{"alice", "bob", "carol", "dave", "nobody"}
 
-// demoWorld is the dev Vault's own demo layout (vaulttest.Options.Demo):
-// the real, least-privilege tokens it printed, and a fresh "nobody".
-func demoWorld(t *testing.T) *accessWorld {
-	t.Helper()
-	ctx := context.Background()
-	w := &accessWorld{acme: "acme", globex: "globex", users: map[string]vaulttest.User{}, sessions: map[string]*edge.Session{}}
-	for _, p := range principals[:4] {
-		u, ok := vault.Users[p]
-		require.True(t, ok, "the dev Vault has no demo user %s", p)
-		w.users[p] = u
-	}
-	require.Equal(t, vaulttest.Org{Admins: []string{"carol"}, Members: []string{"alice", "bob"}}, vault.Orgs["acme"])
-	nobody, err := vault.NewUser(ctx, unique("nobody"), "default")
-	require.NoError(t, err)
-	w.users["nobody"] = nobody
-	for _, p := range principals {
-		w.sessions[p] = sessionFor(t, w.users[p].Token, w.acme)
-	}
-	return w
-}
-
-// newAccessWorld is a fresh copy of the demo layout, for tests that change
-// memberships.
+// newAccessWorld builds the demo layout with fresh users and orgs: the
+// real, least-privilege tokens of userpass logins, and a "nobody" with a
+// Vault identity but only Vault's default policy.
 func newAccessWorld(t *testing.T) *accessWorld {
 	t.Helper()
-	ctx := context.Background()
-	w := &accessWorld{users: map[string]vaulttest.User{}, sessions: map[string]*edge.Session{}}
+	vault := edgetest.Start(t)
+	w := &accessWorld{users: map[string]edgetest.User{}, sessions: map[string]*edge.Session{}}
 	for _, p := range principals {
 		if p == "nobody" {
-			u, err := vault.NewUser(ctx, unique("nobody"), "default")
-			require.NoError(t, err)
-			w.users[p] = u
+			w.users[p] = vault.NewUser(t, edgetest.WithPolicies())
 			continue
 		}
-		w.users[p] = newUser(t)
+		w.users[p] = vault.NewUser(t)
 	}
-	w.acme = newOrg(t, w.users["carol"])
-	w.globex = newOrg(t)
-	require.NoError(t, operator.AddMember(ctx, w.acme, w.users["alice"].EntityID))
-	require.NoError(t, operator.AddMember(ctx, w.acme, w.users["bob"].EntityID))
-	require.NoError(t, operator.AddMember(ctx, w.globex, w.users["dave"].EntityID))
+	w.acme = vault.NewOrg(t, w.users["carol"])
+	w.globex = vault.NewOrg(t)
+	vault.AddMember(t, w.acme, w.users["alice"])
+	vault.AddMember(t, w.acme, w.users["bob"])
+	vault.AddMember(t, w.globex, w.users["dave"])
+	ctx := context.Background()
+	admins, err := vault.Admin().Admins(ctx, w.acme)
+	require.NoError(t, err)
+	assert.Equal(t, []string{w.users["carol"].EntityID}, admins, "acme's admins")
+	members, err := vault.Admin().Members(ctx, w.acme)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{w.users["alice"].EntityID, w.users["bob"].EntityID}, members, "acme's members")
 	for _, p := range principals {
-		w.sessions[p] = sessionFor(t, w.users[p].Token, w.acme)
+		w.sessions[p] = vault.Session(t, w.users[p], w.acme)
 	}
 	return w
 }
@@ -88,7 +74,8 @@ func newAccessWorld(t *testing.T) *accessWorld {
 // who skips the SDK would use.
 func (w *accessWorld) client(t *testing.T, p string) *api.Client {
 	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: vault.Addr, MaxRetries: -1})
+	vault := edgetest.Start(t)
+	c, err := api.NewClient(&api.Config{Address: vault.Addr(), MaxRetries: -1})
 	require.NoError(t, err)
 	c.SetToken(w.users[p].Token)
 	c.SetWrappingLookupFunc(func(string, string) string { return "" })
@@ -136,22 +123,22 @@ var rawOps = map[string]rawOp{
 }
 
 // sdkOp does one of the six operations through the SDK on ops's scope.
-func sdkOp(ctx context.Context, ops scopeOps, op string) error {
+func sdkOp(ctx context.Context, ops scopes.Ops, op string) error {
 	switch op {
 	case "list":
-		_, err := ops.list(ctx)
+		_, err := ops.List(ctx)
 		return err
 	case "read":
-		_, err := ops.read(ctx, "target")
+		_, err := ops.Read(ctx, "target")
 		return err
 	case "create":
-		return ops.create(ctx, "planted", edge.Secret{"v": "planted"})
+		return ops.Create(ctx, "planted", edge.Secret{"v": "planted"})
 	case "update":
-		return ops.update(ctx, "target", edge.Secret{"v": "overwritten"})
+		return ops.Update(ctx, "target", edge.Secret{"v": "overwritten"})
 	case "delete":
-		return ops.delete(ctx, "target")
+		return ops.Delete(ctx, "target")
 	case "wrap":
-		_, err := ops.wrap(ctx, "target")
+		_, err := ops.Wrap(ctx, "target")
 		return err
 	}
 	panic("unknown op " + op)
@@ -163,32 +150,33 @@ func sdkOp(ctx context.Context, ops scopeOps, op string) error {
 // (ErrPermissionDenied through the SDK, never ErrNotFound) and change
 // nothing.
 func TestAccessMatrix(t *testing.T) {
-	w := demoWorld(t)
+	vault := edgetest.Start(t)
+	w := newAccessWorld(t)
 	ctx := context.Background()
 	alice := w.users["alice"]
-	userData := vault.Mount + "/data/edge/users/" + alice.EntityID
-	userMeta := vault.Mount + "/metadata/edge/users/" + alice.EntityID
-	orgData := vault.Mount + "/data/edge/orgs/" + w.acme
-	orgMeta := vault.Mount + "/metadata/edge/orgs/" + w.acme
+	userData := vault.Mount() + "/data/edge/users/" + alice.EntityID
+	userMeta := vault.Mount() + "/metadata/edge/users/" + alice.EntityID
+	orgData := vault.Mount() + "/data/edge/orgs/" + w.acme
+	orgMeta := vault.Mount() + "/metadata/edge/orgs/" + w.acme
 
 	// reset puts the target secrets back as their owners wrote them and
 	// removes anything planted.
 	reset := func(t *testing.T) {
 		t.Helper()
-		for _, owner := range []scopeOps{userOps(w.sessions["alice"]), orgOps(w.sessions["carol"])} {
+		for _, owner := range []scopes.Ops{scopes.User(w.sessions["alice"]), scopes.Org(w.sessions["carol"])} {
 			for _, name := range []string{"target", "planted"} {
-				require.NoError(t, owner.delete(ctx, name))
+				require.NoError(t, owner.Delete(ctx, name))
 			}
-			require.NoError(t, owner.create(ctx, "target", edge.Secret{"v": "original"}))
+			require.NoError(t, owner.Create(ctx, "target", edge.Secret{"v": "original"}))
 		}
 	}
 	// unchanged asserts a refused cell changed nothing in the scope.
-	unchanged := func(t *testing.T, owner scopeOps) {
+	unchanged := func(t *testing.T, owner scopes.Ops) {
 		t.Helper()
-		got, err := owner.read(ctx, "target")
+		got, err := owner.Read(ctx, "target")
 		require.NoError(t, err)
 		assert.Equal(t, edge.Secret{"v": "original"}, got)
-		_, err = owner.read(ctx, "planted")
+		_, err = owner.Read(ctx, "planted")
 		assert.ErrorIs(t, err, edge.ErrNotFound)
 	}
 
@@ -223,25 +211,25 @@ func TestAccessMatrix(t *testing.T) {
 			}()
 			reset(t)
 			sess := w.sessions[c.principal]
-			owner := userOps(w.sessions["alice"])
+			owner := scopes.User(w.sessions["alice"])
 			if c.scope == "org" {
-				owner = orgOps(w.sessions["carol"])
+				owner = scopes.Org(w.sessions["carol"])
 			}
 			var err error
 			switch {
 			case c.via == "sdk" && c.scope == "user":
-				own := userOps(sess)
+				own := scopes.User(sess)
 				if c.principal != "alice" && c.principal != "nobody" {
 					// The principal's own secret, so that allowed cells
 					// have something to act on.
 					for _, name := range []string{"target", "planted"} {
-						require.NoError(t, own.delete(ctx, name))
+						require.NoError(t, own.Delete(ctx, name))
 					}
-					require.NoError(t, own.create(ctx, "target", edge.Secret{"v": "theirs"}))
+					require.NoError(t, own.Create(ctx, "target", edge.Secret{"v": "theirs"}))
 				}
 				err = sdkOp(ctx, own, c.op)
 			case c.via == "sdk":
-				err = sdkOp(ctx, orgOps(sess), c.op)
+				err = sdkOp(ctx, scopes.Org(sess), c.op)
 			case c.scope == "user":
 				err = rawOps[c.op](ctx, w.client(t, c.principal), userData, userMeta)
 			default:
@@ -273,14 +261,15 @@ func TestAccessMatrix(t *testing.T) {
 // TestNoOneListsOtherNames: LIST on the folders above the user and org
 // scopes is refused to every principal, so nobody learns who has secrets.
 func TestNoOneListsOtherNames(t *testing.T) {
-	w := demoWorld(t)
+	vault := edgetest.Start(t)
+	w := newAccessWorld(t)
 	ctx := context.Background()
-	require.NoError(t, w.sessions["alice"].Secrets.CreateUserSecret(ctx, unique("mine"), edge.Secret{"v": 1}))
-	require.NoError(t, w.sessions["carol"].Secrets.CreateOrgSecret(ctx, unique("ours"), edge.Secret{"v": 1}))
+	require.NoError(t, w.sessions["alice"].Secrets.CreateUserSecret(ctx, edgetest.UniqueName("mine"), edge.Secret{"v": 1}))
+	require.NoError(t, w.sessions["carol"].Secrets.CreateOrgSecret(ctx, edgetest.UniqueName("ours"), edge.Secret{"v": 1}))
 	for _, p := range principals {
 		for _, path := range []string{"edge/users", "edge/orgs", "edge", ""} {
 			t.Run(p+"/"+path, func(t *testing.T) {
-				s, err := w.client(t, p).Logical().ListWithContext(ctx, vault.Mount+"/metadata/"+path)
+				s, err := w.client(t, p).Logical().ListWithContext(ctx, vault.Mount()+"/metadata/"+path)
 				var re *api.ResponseError
 				require.ErrorAs(t, err, &re, "LIST %q answered %v", path, s)
 				assert.Equal(t, http.StatusForbidden, re.StatusCode)
@@ -292,6 +281,7 @@ func TestNoOneListsOtherNames(t *testing.T) {
 // TestRemovedMemberLosesAccess: removing alice from acme revokes her
 // access on her very next call, with the same token.
 func TestRemovedMemberLosesAccess(t *testing.T) {
+	vault := edgetest.Start(t)
 	w := newAccessWorld(t)
 	ctx := context.Background()
 	require.NoError(t, w.sessions["carol"].Secrets.CreateOrgSecret(ctx, "ours", edge.Secret{"v": "x"}))
@@ -300,7 +290,7 @@ func TestRemovedMemberLosesAccess(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, edge.Secret{"v": "x"}, got)
 
-	require.NoError(t, operator.RemoveMember(ctx, w.acme, w.users["alice"].EntityID))
+	vault.RemoveMember(t, w.acme, w.users["alice"])
 	_, err = alice.Secrets.ReadOrgSecret(ctx, "ours")
 	assert.ErrorIs(t, err, edge.ErrPermissionDenied)
 	_, err = alice.Secrets.ListOrgSecrets(ctx)
@@ -310,7 +300,7 @@ func TestRemovedMemberLosesAccess(t *testing.T) {
 	_, err = alice.Secrets.ListUserSecrets(ctx)
 	assert.NoError(t, err, "her user secrets are hers still")
 
-	require.NoError(t, operator.AddMember(ctx, w.acme, w.users["alice"].EntityID))
+	vault.AddMember(t, w.acme, w.users["alice"])
 	_, err = alice.Secrets.ReadOrgSecret(ctx, "ours")
 	assert.NoError(t, err, "and adding her back restores it")
 }
@@ -319,18 +309,19 @@ func TestRemovedMemberLosesAccess(t *testing.T) {
 // globex, reads globex's secrets and not acme's; acme's admin cannot
 // write globex's.
 func TestOtherOrgSecretsAreSeparate(t *testing.T) {
+	vault := edgetest.Start(t)
 	w := newAccessWorld(t)
 	ctx := context.Background()
-	globexAdmin := newUser(t)
-	require.NoError(t, operator.AddAdmin(ctx, w.globex, globexAdmin.EntityID))
-	require.NoError(t, sessionFor(t, globexAdmin.Token, w.globex).Secrets.CreateOrgSecret(ctx, "g", edge.Secret{"v": "globex"}))
+	globexAdmin := vault.NewUser(t)
+	vault.AddAdmin(t, w.globex, globexAdmin)
+	require.NoError(t, vault.Session(t, globexAdmin, w.globex).Secrets.CreateOrgSecret(ctx, "g", edge.Secret{"v": "globex"}))
 
-	dave := sessionFor(t, w.users["dave"].Token, w.globex)
+	dave := vault.Session(t, w.users["dave"], w.globex)
 	got, err := dave.Secrets.ReadOrgSecret(ctx, "g")
 	require.NoError(t, err)
 	assert.Equal(t, edge.Secret{"v": "globex"}, got)
 
-	carolAtGlobex := sessionFor(t, w.users["carol"].Token, w.globex)
+	carolAtGlobex := vault.Session(t, w.users["carol"], w.globex)
 	_, err = carolAtGlobex.Secrets.ReadOrgSecret(ctx, "g")
 	assert.ErrorIs(t, err, edge.ErrPermissionDenied)
 	assert.ErrorIs(t, carolAtGlobex.Secrets.CreateOrgSecret(ctx, "h", edge.Secret{"v": 1}), edge.ErrPermissionDenied)

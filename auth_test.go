@@ -21,6 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
 // recordLog is a slog handler that keeps every record, for tests.
@@ -70,7 +72,8 @@ func randomHex(t testing.TB) string {
 // 2xx answer.
 func rootDo(t testing.TB, method, path string, body any) []byte {
 	t.Helper()
-	status, resp, err := vault.Do(context.Background(), method, path, vault.RootToken, body)
+	vault := edgetest.Start(t)
+	status, resp, err := rawDo(context.Background(), vault.Addr(), method, path, vault.RootClient(t).Token(), body)
 	require.NoError(t, err)
 	require.True(t, status/100 == 2, "%s %s: %d %s", method, path, status, resp)
 	return resp
@@ -83,14 +86,15 @@ var approleOnce sync.Once
 // and the role's name.
 func approleAuth(t testing.TB, ttl, maxTTL time.Duration) (*approle.AppRoleAuth, string) {
 	t.Helper()
+	vault := edgetest.Start(t)
 	approleOnce.Do(func() { // the external-Vault mode does not enable it
-		status, _, err := vault.Do(context.Background(), http.MethodPost, "/v1/sys/auth/approle", vault.RootToken, map[string]any{"type": "approle"})
+		status, _, err := rawDo(context.Background(), vault.Addr(), http.MethodPost, "/v1/sys/auth/approle", vault.RootClient(t).Token(), map[string]any{"type": "approle"})
 		require.NoError(t, err)
 		require.True(t, status/100 == 2 || status == 400, "enabling approle: %d", status) // 400: already enabled
 	})
-	role := unique("role")
+	role := edgetest.UniqueName("role")
 	rootDo(t, http.MethodPost, "/v1/auth/approle/role/"+role, map[string]any{
-		"token_policies": []string{operator.UserPolicyName()},
+		"token_policies": []string{vault.Admin().UserPolicyName()},
 		"token_ttl":      int(ttl.Seconds()), "token_max_ttl": int(maxTTL.Seconds()),
 	})
 	var roleID, secretID struct {
@@ -108,9 +112,10 @@ func approleAuth(t testing.TB, ttl, maxTTL time.Duration) (*approle.AppRoleAuth,
 // and the user's name.
 func userpassAuth(t testing.TB, ttl, maxTTL time.Duration) (*userpass.UserpassAuth, string) {
 	t.Helper()
-	name, password := unique("up"), randomHex(t)
+	vault := edgetest.Start(t)
+	name, password := edgetest.UniqueName("up"), randomHex(t)
 	rootDo(t, http.MethodPost, "/v1/auth/userpass/users/"+name, map[string]any{
-		"password": password, "token_policies": []string{operator.UserPolicyName()},
+		"password": password, "token_policies": []string{vault.Admin().UserPolicyName()},
 		"token_ttl": int(ttl.Seconds()), "token_max_ttl": int(maxTTL.Seconds()),
 	})
 	a, err := userpass.NewUserpassAuth(name, &userpass.Password{FromString: password})
@@ -122,13 +127,13 @@ func userpassAuth(t testing.TB, ttl, maxTTL time.Duration) (*userpass.UserpassAu
 // session's user administers.
 func authSession(t testing.TB, method api.AuthMethod, logger *slog.Logger) *edge.Session {
 	t.Helper()
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Auth: method, Mount: vault.Mount, Logger: logger})
+	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr(), Auth: method, Mount: vault.Mount(), Logger: logger})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sess.Close() })
-	org := unique("org")
-	require.NoError(t, operator.CreateOrg(ctx, org))
-	require.NoError(t, operator.AddAdmin(ctx, org, sess.EntityID()))
+	org := vault.NewOrg(t)
+	require.NoError(t, vault.Admin().AddAdmin(ctx, org, sess.EntityID()))
 	s, err := sess.WithOrg(org)
 	require.NoError(t, err)
 	return s
@@ -179,32 +184,32 @@ func TestAuthKeepsTokenAlive(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					scope := userOps(sess)
+					scope := scopes.User(sess)
 					if w == 1 {
-						scope = orgOps(sess)
+						scope = scopes.Org(sess)
 					}
 					for i := 0; time.Now().Before(deadline); i++ {
 						name := fmt.Sprintf("alive-%d", i%5)
-						err := scope.create(ctx, name, edge.Secret{"i": i})
+						err := scope.Create(ctx, name, edge.Secret{"i": i})
 						if err == nil {
-							_, err = scope.read(ctx, name)
+							_, err = scope.Read(ctx, name)
 						}
 						if err == nil {
-							err = scope.update(ctx, name, edge.Secret{"i": i + 1})
+							err = scope.Update(ctx, name, edge.Secret{"i": i + 1})
 						}
 						if err == nil {
-							_, err = scope.list(ctx)
+							_, err = scope.List(ctx)
 						}
 						if err == nil {
-							_, err = scope.wrap(ctx, name)
+							_, err = scope.Wrap(ctx, name)
 						}
 						if err == nil {
-							err = scope.delete(ctx, name)
+							err = scope.Delete(ctx, name)
 						}
 						ops.Add(6)
 						if err != nil {
 							failures.Add(1)
-							t.Errorf("%s ops: %v", scope.name, err)
+							t.Errorf("%s ops: %v", scope.Name, err)
 						}
 						if w == 0 && !revoked.Load() && time.Until(deadline) < run/2 {
 							// Revoke the session's token under it.
@@ -236,6 +241,7 @@ func TestAuthKeepsTokenAlive(t *testing.T) {
 // ErrPermissionDenied and print no secret.
 func TestAuthRefusedLogin(t *testing.T) {
 	t.Parallel()
+	vault := edgetest.Start(t)
 	_, role := approleAuth(t, time.Minute, time.Hour)
 	var roleID struct {
 		Data map[string]string `json:"data"`
@@ -244,13 +250,13 @@ func TestAuthRefusedLogin(t *testing.T) {
 	wrong := "LEAKCANARY-" + randomHex(t)
 	bad, err := approle.NewAppRoleAuth(roleID.Data["role_id"], &approle.SecretID{FromString: wrong})
 	require.NoError(t, err)
-	_, err = edge.NewSession(context.Background(), edge.Config{Address: vault.Addr, Auth: bad, Mount: vault.Mount})
+	_, err = edge.NewSession(context.Background(), edge.Config{Address: vault.Addr(), Auth: bad, Mount: vault.Mount()})
 	assert.ErrorIs(t, err, edge.ErrPermissionDenied)
 	assert.NotContains(t, err.Error(), "LEAKCANARY")
 
 	wrongPass, err := userpass.NewUserpassAuth("nobody-"+randomHex(t), &userpass.Password{FromString: wrong})
 	require.NoError(t, err)
-	_, err = edge.NewSession(context.Background(), edge.Config{Address: vault.Addr, Auth: wrongPass, Mount: vault.Mount})
+	_, err = edge.NewSession(context.Background(), edge.Config{Address: vault.Addr(), Auth: wrongPass, Mount: vault.Mount()})
 	assert.ErrorIs(t, err, edge.ErrPermissionDenied)
 	assert.NotContains(t, err.Error(), "LEAKCANARY")
 }
@@ -274,10 +280,11 @@ func (s *switchingAuth) Login(ctx context.Context, c *api.Client) (*api.Secret, 
 // reaching another user's scope.
 func TestAuthIdentityChanged(t *testing.T) {
 	t.Parallel()
+	vault := edgetest.Start(t)
 	ctx := context.Background()
 	first, name := userpassAuth(t, time.Minute, time.Hour)
 	second, _ := userpassAuth(t, time.Minute, time.Hour)
-	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Auth: &switchingAuth{first: first, second: second}, Mount: vault.Mount})
+	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr(), Auth: &switchingAuth{first: first, second: second}, Mount: vault.Mount()})
 	require.NoError(t, err)
 	defer sess.Close()
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "mine", edge.Secret{"v": 1}))
@@ -293,11 +300,12 @@ func TestAuthIdentityChanged(t *testing.T) {
 // request, and checks the org's name.
 func TestWithOrg(t *testing.T) {
 	t.Parallel()
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
-	orgA, orgB := newOrg(t, u), newOrg(t, u)
+	u := vault.NewUser(t)
+	orgA, orgB := vault.NewOrg(t, u), vault.NewOrg(t, u)
 	p := newProxy(t)
-	sess, err := edge.NewSession(ctx, edge.Config{Address: p.URL, Token: u.Token, Org: orgA, Mount: vault.Mount})
+	sess, err := edge.NewSession(ctx, edge.Config{Address: p.URL, Token: u.Token, Org: orgA, Mount: vault.Mount()})
 	require.NoError(t, err)
 	defer sess.Close()
 
@@ -322,10 +330,11 @@ func TestWithOrg(t *testing.T) {
 // name, outcome, attempts and duration, and never a value or a token.
 func TestLoggerRecords(t *testing.T) {
 	t.Parallel()
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
+	u := vault.NewUser(t)
 	logs := &recordLog{}
-	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Token: u.Token, Org: newOrg(t, u), Mount: vault.Mount, Logger: slog.New(logs)})
+	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr(), Token: u.Token, Org: vault.NewOrg(t, u), Mount: vault.Mount(), Logger: slog.New(logs)})
 	require.NoError(t, err)
 	defer sess.Close()
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "logged", edge.Secret{"v": "LEAKCANARY"}))

@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
-	"github.com/edgesdk/edge/internal/vaulttest"
+	"github.com/edgesdk/edge/edgetest"
 )
 
 // The benchmarks below put the SDK side by side with the floor any client
@@ -248,7 +248,7 @@ func BenchmarkWrap(b *testing.B) {
 type benchEnv struct {
 	mount  string
 	folder string // <mount>/metadata/edge/users/<entity>: the user's secrets, listed
-	user   vaulttest.User
+	user   edgetest.User
 
 	sess     *edge.Session // client=sdk
 	plain    *plainClient  // client=plain
@@ -271,12 +271,13 @@ func newBenchEnv(b *testing.B) *benchEnv { return newBenchEnvConfig(b, edge.Conf
 // Client, Org and Mount set here).
 func newBenchEnvConfig(b *testing.B, cfg edge.Config) *benchEnv {
 	b.Helper()
+	vault := edgetest.Start(b)
 	ctx := context.Background()
-	u := newUser(b)
-	org := newOrg(b, u)
+	u := vault.NewUser(b)
+	org := vault.NewOrg(b, u)
 	env := &benchEnv{
-		mount:  vault.Mount,
-		folder: vault.Mount + "/metadata/edge/users/" + u.EntityID,
+		mount:  vault.Mount(),
+		folder: vault.Mount() + "/metadata/edge/users/" + u.EntityID,
 		user:   u,
 		conns:  map[string]*connCounts{},
 	}
@@ -284,16 +285,16 @@ func newBenchEnvConfig(b *testing.B, cfg edge.Config) *benchEnv {
 	// vault/api's DefaultConfig (what Config{} makes), here with the
 	// counting dialer.
 	var err error
-	cfg.Client, cfg.Org, cfg.Mount = env.apiClient(b, "sdk"), org, vault.Mount
+	cfg.Client, cfg.Org, cfg.Mount = env.apiClient(b, "sdk"), org, vault.Mount()
 	env.sess, err = edge.NewSession(ctx, cfg)
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = env.sess.Close() })
 
-	env.plain = newPlainClient(vault.Addr, u.Token, env.countingDialer("plain"))
-	env.setup = newPlainClient(vault.Addr, u.Token, (&net.Dialer{}).DialContext)
+	env.plain = newPlainClient(vault.Addr(), u.Token, env.countingDialer("plain"))
+	env.setup = newPlainClient(vault.Addr(), u.Token, (&net.Dialer{}).DialContext)
 	printVaultVersion.Do(func() { env.printVaultVersion(b) })
 	env.api = env.apiClient(b, "vaultapi")
-	env.kv = env.api.KVv2(vault.Mount)
+	env.kv = env.api.KVv2(vault.Mount())
 	env.wrapping, err = env.api.Clone()
 	require.NoError(b, err)
 	env.wrapping.SetToken(u.Token)
@@ -324,8 +325,9 @@ func (env *benchEnv) printVaultVersion(b *testing.B) {
 // apiClient returns a vault/api client made the usual way, from
 // DefaultConfig, with the user's token and a dialer counting for variant.
 func (env *benchEnv) apiClient(b *testing.B, variant string) *api.Client {
+	vault := edgetest.Start(b)
 	cfg := api.DefaultConfig()
-	cfg.Address = vault.Addr
+	cfg.Address = vault.Addr()
 	cfg.HttpClient.Transport.(*http.Transport).DialContext = env.countingDialer(variant)
 	c, err := api.NewClient(cfg)
 	require.NoError(b, err)

@@ -16,20 +16,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
 	"github.com/edgesdk/edge/internal/faultproxy"
-	"github.com/edgesdk/edge/internal/vaulttest"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
 // cachedSession returns a session with a read cache of ttl for the user,
 // on org, through addr (Vault or a proxy in front of it).
 func cachedSession(t testing.TB, addr, token, org string, ttl time.Duration) *edge.Session {
 	t.Helper()
-	sess, err := edge.NewSession(context.Background(), edge.Config{
-		Address: addr, Token: token, Org: org, Mount: vault.Mount, CacheTTL: ttl,
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = sess.Close() })
-	return sess
+	return edgetest.Start(t).NewSession(t, edge.Config{Address: addr, Token: token, Org: org, CacheTTL: ttl})
 }
 
 // countingProxy is a proxy in front of Vault that counts the reads of
@@ -45,7 +41,8 @@ type countingProxy struct {
 
 func newCountingProxy(t *testing.T) *countingProxy {
 	t.Helper()
-	p, err := faultproxy.New(vault.Addr)
+	vault := edgetest.Start(t)
+	p, err := faultproxy.New(vault.Addr())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close() })
 	cp := &countingProxy{Proxy: p, reads: map[string]int{}}
@@ -82,7 +79,7 @@ func (cp *countingProxy) readsOf(name string) int {
 // through a counting proxy and an uncached session straight to Vault:
 // another client.
 type cacheFixture struct {
-	user   vaulttest.User
+	user   edgetest.User
 	org    string
 	proxy  *countingProxy
 	cached *edge.Session
@@ -91,36 +88,37 @@ type cacheFixture struct {
 
 func newCacheFixture(t *testing.T, ttl time.Duration) *cacheFixture {
 	t.Helper()
-	u := newUser(t)
-	org := newOrg(t, u)
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
+	org := vault.NewOrg(t, u)
 	p := newCountingProxy(t)
 	return &cacheFixture{
 		user: u, org: org, proxy: p,
 		cached: cachedSession(t, p.URL(), u.Token, org, ttl),
-		other:  sessionFor(t, u.Token, org),
+		other:  vault.Session(t, u, org),
 	}
 }
 
 // forEachCachedScope runs f for user secrets and for org secrets, each on
 // a fresh fixture.
-func forEachCachedScope(t *testing.T, ttl time.Duration, f func(t *testing.T, fx *cacheFixture, cached, other scopeOps, invalidate func(string))) {
+func forEachCachedScope(t *testing.T, ttl time.Duration, f func(t *testing.T, fx *cacheFixture, cached, other scopes.Ops, invalidate func(string))) {
 	t.Run("user", func(t *testing.T) {
 		t.Parallel()
 		fx := newCacheFixture(t, ttl)
-		f(t, fx, userOps(fx.cached), userOps(fx.other), fx.cached.Secrets.InvalidateUserSecret)
+		f(t, fx, scopes.User(fx.cached), scopes.User(fx.other), fx.cached.Secrets.InvalidateUserSecret)
 	})
 	t.Run("org", func(t *testing.T) {
 		t.Parallel()
 		fx := newCacheFixture(t, ttl)
-		f(t, fx, orgOps(fx.cached), orgOps(fx.other), fx.cached.Secrets.InvalidateOrgSecret)
+		f(t, fx, scopes.Org(fx.cached), scopes.Org(fx.other), fx.cached.Secrets.InvalidateOrgSecret)
 	})
 }
 
 func val(v int) edge.Secret { return edge.Secret{"v": v} }
 
-func readV(t *testing.T, ops scopeOps, name string) any {
+func readV(t *testing.T, ops scopes.Ops, name string) any {
 	t.Helper()
-	got, err := ops.read(context.Background(), name)
+	got, err := ops.Read(context.Background(), name)
 	require.NoError(t, err)
 	return got["v"]
 }
@@ -128,21 +126,21 @@ func readV(t *testing.T, ops scopeOps, name string) any {
 func num(v int) json.Number { return json.Number(fmt.Sprint(v)) }
 
 func TestCacheReadsItsOwnWrites(t *testing.T) {
-	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopeOps, _ func(string)) {
+	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopes.Ops, _ func(string)) {
 		ctx := context.Background()
-		require.NoError(t, ops.create(ctx, "s", val(1)))
+		require.NoError(t, ops.Create(ctx, "s", val(1)))
 		assert.Equal(t, num(1), readV(t, ops, "s"))
 		assert.Equal(t, num(1), readV(t, ops, "s"))
 		assert.Equal(t, 1, fx.proxy.readsOf("s"), "the second read is served from the cache")
 
-		require.NoError(t, ops.update(ctx, "s", val(2)))
+		require.NoError(t, ops.Update(ctx, "s", val(2)))
 		assert.Equal(t, num(2), readV(t, ops, "s"), "an update drops the cached value")
 
-		require.NoError(t, ops.delete(ctx, "s"))
-		_, err := ops.read(ctx, "s")
+		require.NoError(t, ops.Delete(ctx, "s"))
+		_, err := ops.Read(ctx, "s")
 		assert.ErrorIs(t, err, edge.ErrNotFound, "a delete drops the cached value")
 
-		require.NoError(t, ops.create(ctx, "s", val(3)))
+		require.NoError(t, ops.Create(ctx, "s", val(3)))
 		assert.Equal(t, num(3), readV(t, ops, "s"), "a create drops the cached value")
 		assert.Equal(t, num(3), readV(t, ops, "s"))
 		assert.Equal(t, 4, fx.proxy.readsOf("s"))
@@ -153,35 +151,36 @@ func TestCacheReadsItsOwnWrites(t *testing.T) {
 // name within the TTL, or at once after an Invalidate.
 func TestCacheTTLBoundsStaleness(t *testing.T) {
 	const ttl = 400 * time.Millisecond
-	forEachCachedScope(t, ttl, func(t *testing.T, fx *cacheFixture, ops, other scopeOps, invalidate func(string)) {
+	forEachCachedScope(t, ttl, func(t *testing.T, fx *cacheFixture, ops, other scopes.Ops, invalidate func(string)) {
 		ctx := context.Background()
-		require.NoError(t, other.create(ctx, "s", val(1)))
+		require.NoError(t, other.Create(ctx, "s", val(1)))
 		// The value is stored between before and after: it expires
 		// between before+ttl and after+ttl.
 		before := time.Now()
 		assert.Equal(t, num(1), readV(t, ops, "s"))
 		after := time.Now()
-		require.NoError(t, other.update(ctx, "s", val(2)))
+		require.NoError(t, other.Update(ctx, "s", val(2)))
 		if time.Since(before) < ttl/2 {
 			assert.Equal(t, num(1), readV(t, ops, "s"), "within the TTL the cached value stands")
 		}
 		time.Sleep(time.Until(after.Add(ttl + 10*time.Millisecond)))
 		assert.Equal(t, num(2), readV(t, ops, "s"), "after the TTL the read asks Vault")
 
-		require.NoError(t, other.update(ctx, "s", val(3)))
+		require.NoError(t, other.Update(ctx, "s", val(3)))
 		invalidate("s")
 		assert.Equal(t, num(3), readV(t, ops, "s"), "after Invalidate the read asks Vault")
 
-		require.NoError(t, other.update(ctx, "s", val(4)))
+		require.NoError(t, other.Update(ctx, "s", val(4)))
 		fx.cached.Secrets.InvalidateAll()
 		assert.Equal(t, num(4), readV(t, ops, "s"), "after InvalidateAll the read asks Vault")
 	})
 }
 
 func TestCacheIsPerSession(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	alice, bob := newUser(t), newUser(t)
-	org := newOrg(t, alice)
+	alice, bob := vault.NewUser(t), vault.NewUser(t)
+	org := vault.NewOrg(t, alice)
 	p := newCountingProxy(t)
 	a := cachedSession(t, p.URL(), alice.Token, org, time.Hour)
 	b := cachedSession(t, p.URL(), bob.Token, org, time.Hour)
@@ -209,14 +208,14 @@ func TestCacheIsPerSession(t *testing.T) {
 }
 
 func TestCacheReturnsCopies(t *testing.T) {
-	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopeOps, _ func(string)) {
+	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopes.Ops, _ func(string)) {
 		ctx := context.Background()
 		value := edge.Secret{"s": "x", "m": map[string]any{"k": "v"}, "l": []any{"a", map[string]any{"k": "v"}}}
-		require.NoError(t, ops.create(ctx, "s", value))
-		want, err := ops.read(ctx, "s")
+		require.NoError(t, ops.Create(ctx, "s", value))
+		want, err := ops.Read(ctx, "s")
 		require.NoError(t, err)
 		for range 2 {
-			got, err := ops.read(ctx, "s")
+			got, err := ops.Read(ctx, "s")
 			require.NoError(t, err)
 			assert.Equal(t, want, got)
 			got["s"] = "changed"
@@ -226,7 +225,7 @@ func TestCacheReturnsCopies(t *testing.T) {
 			got["l"].([]any)[1].(map[string]any)["k"] = "changed"
 		}
 		want["s"] = "changed" // the first read's value is the caller's too
-		got, err := ops.read(ctx, "s")
+		got, err := ops.Read(ctx, "s")
 		require.NoError(t, err)
 		assert.Equal(t, "x", got["s"])
 		assert.Equal(t, map[string]any{"k": "v"}, got["m"])
@@ -236,17 +235,18 @@ func TestCacheReturnsCopies(t *testing.T) {
 }
 
 func TestCacheKeepsNoErrors(t *testing.T) {
-	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, other scopeOps, _ func(string)) {
+	vault := edgetest.Start(t)
+	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, other scopes.Ops, _ func(string)) {
 		ctx := context.Background()
-		_, err := ops.read(ctx, "s")
+		_, err := ops.Read(ctx, "s")
 		require.ErrorIs(t, err, edge.ErrNotFound)
-		require.NoError(t, other.create(ctx, "s", val(1)))
+		require.NoError(t, other.Create(ctx, "s", val(1)))
 		assert.Equal(t, num(1), readV(t, ops, "s"), "a NotFound is not cached")
 
-		require.NoError(t, other.update(ctx, "s", val(2)))
+		require.NoError(t, other.Update(ctx, "s", val(2)))
 		fx.cached.Secrets.InvalidateAll()
 		fx.proxy.failReads(3, faultproxy.Sealed) // vault/api tries 3 times
-		_, err = ops.read(ctx, "s")
+		_, err = ops.Read(ctx, "s")
 		require.ErrorIs(t, err, edge.ErrUnavailable)
 		assert.Equal(t, 5, fx.proxy.readsOf("s"))
 		assert.Equal(t, num(2), readV(t, ops, "s"), "a fault is not cached")
@@ -255,13 +255,13 @@ func TestCacheKeepsNoErrors(t *testing.T) {
 	t.Run("denied", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
-		admin, member := newUser(t), newUser(t)
-		org := newOrg(t, admin)
-		require.NoError(t, sessionFor(t, admin.Token, org).Secrets.CreateOrgSecret(ctx, "s", val(1)))
-		sess := cachedSession(t, vault.Addr, member.Token, org, time.Hour)
+		admin, member := vault.NewUser(t), vault.NewUser(t)
+		org := vault.NewOrg(t, admin)
+		require.NoError(t, vault.Session(t, admin, org).Secrets.CreateOrgSecret(ctx, "s", val(1)))
+		sess := cachedSession(t, vault.Addr(), member.Token, org, time.Hour)
 		_, err := sess.Secrets.ReadOrgSecret(ctx, "s")
 		require.ErrorIs(t, err, edge.ErrPermissionDenied)
-		require.NoError(t, operator.AddMember(ctx, org, member.EntityID))
+		vault.AddMember(t, org, member)
 		got, err := sess.Secrets.ReadOrgSecret(ctx, "s")
 		require.NoError(t, err, "a denial is not cached")
 		assert.Equal(t, num(1), got["v"])
@@ -270,16 +270,17 @@ func TestCacheKeepsNoErrors(t *testing.T) {
 
 // TestCacheServesRevokedMembersUntilInvalidated: the documented limit.
 func TestCacheServesRevokedMembersUntilInvalidated(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	admin, member := newUser(t), newUser(t)
-	org := newOrg(t, admin)
-	require.NoError(t, operator.AddMember(ctx, org, member.EntityID))
-	require.NoError(t, sessionFor(t, admin.Token, org).Secrets.CreateOrgSecret(ctx, "s", val(1)))
-	sess := cachedSession(t, vault.Addr, member.Token, org, time.Hour)
+	admin, member := vault.NewUser(t), vault.NewUser(t)
+	org := vault.NewOrg(t, admin)
+	vault.AddMember(t, org, member)
+	require.NoError(t, vault.Session(t, admin, org).Secrets.CreateOrgSecret(ctx, "s", val(1)))
+	sess := cachedSession(t, vault.Addr(), member.Token, org, time.Hour)
 	_, err := sess.Secrets.ReadOrgSecret(ctx, "s")
 	require.NoError(t, err)
 
-	require.NoError(t, operator.RemoveMember(ctx, org, member.EntityID))
+	vault.RemoveMember(t, org, member)
 	_, err = sess.Secrets.ReadOrgSecret(ctx, "s")
 	assert.NoError(t, err, "served from the cache until the TTL ends")
 	sess.Secrets.InvalidateAll()
@@ -290,9 +291,9 @@ func TestCacheServesRevokedMembersUntilInvalidated(t *testing.T) {
 // TestCacheOneRequestPerMiss: 100 goroutines reading one cold name make
 // one request to Vault, counted at the wire.
 func TestCacheOneRequestPerMiss(t *testing.T) {
-	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, other scopeOps, _ func(string)) {
+	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, other scopes.Ops, _ func(string)) {
 		ctx := context.Background()
-		require.NoError(t, other.create(ctx, "cold", val(7)))
+		require.NoError(t, other.Create(ctx, "cold", val(7)))
 		// Every goroutine waits at the proxy's door: Vault's answer is
 		// held back until all of them have asked.
 		fx.proxy.SetDelay(300 * time.Millisecond)
@@ -303,7 +304,7 @@ func TestCacheOneRequestPerMiss(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				got, err := ops.read(ctx, "cold")
+				got, err := ops.Read(ctx, "cold")
 				if err != nil || got["v"] != num(7) {
 					failed.Add(1)
 				}
@@ -319,17 +320,17 @@ func TestCacheOneRequestPerMiss(t *testing.T) {
 // writes while others read the same name without pause, keeping reads in
 // flight across every write: the writer always reads what it wrote.
 func TestCacheCoherentUnderRace(t *testing.T) {
-	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopeOps, _ func(string)) {
+	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopes.Ops, _ func(string)) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		require.NoError(t, ops.create(ctx, "hot", val(0)))
+		require.NoError(t, ops.Create(ctx, "hot", val(0)))
 		var wg sync.WaitGroup
 		for range 4 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for ctx.Err() == nil {
-					if _, err := ops.read(ctx, "hot"); err != nil && !errors.Is(err, context.Canceled) {
+					if _, err := ops.Read(ctx, "hot"); err != nil && !errors.Is(err, context.Canceled) {
 						t.Errorf("read: %v", err)
 						return
 					}
@@ -338,7 +339,7 @@ func TestCacheCoherentUnderRace(t *testing.T) {
 			}()
 		}
 		for i := 1; i <= 30; i++ {
-			require.NoError(t, ops.update(ctx, "hot", val(i)))
+			require.NoError(t, ops.Update(ctx, "hot", val(i)))
 			require.Equal(t, num(i), readV(t, ops, "hot"), "update %d", i)
 		}
 		cancel()
@@ -350,20 +351,20 @@ func TestCacheCoherentUnderRace(t *testing.T) {
 // session's own update, and arrives after it, neither answers a read
 // made after the update nor stays in the cache.
 func TestCacheWriteDuringRead(t *testing.T) {
-	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopeOps, _ func(string)) {
+	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopes.Ops, _ func(string)) {
 		ctx := context.Background()
-		require.NoError(t, ops.create(ctx, "s", val(1)))
+		require.NoError(t, ops.Create(ctx, "s", val(1)))
 		fx.proxy.SetDelay(500 * time.Millisecond)
 		fx.proxy.failReads(1, faultproxy.DelayAnswer)
 		early := make(chan any, 1)
 		go func() {
-			v, err := ops.read(ctx, "s")
+			v, err := ops.Read(ctx, "s")
 			assert.NoError(t, err)
 			early <- v["v"]
 		}()
 		time.Sleep(100 * time.Millisecond) // Vault has answered 1; the answer is held
 
-		require.NoError(t, ops.update(ctx, "s", val(2)))
+		require.NoError(t, ops.Update(ctx, "s", val(2)))
 		assert.Equal(t, num(2), readV(t, ops, "s"), "a read after the update does not join the read before it")
 		assert.Equal(t, num(1), <-early, "the early read answers what Vault said")
 		assert.Equal(t, num(2), readV(t, ops, "s"), "the early read's answer is not cached")
@@ -376,21 +377,21 @@ func TestCacheWriteDuringRead(t *testing.T) {
 // once, and the readers sharing its request still get the value.
 func TestCacheCallerContext(t *testing.T) {
 	fx := newCacheFixture(t, time.Hour)
-	ops := userOps(fx.cached)
-	require.NoError(t, userOps(fx.other).create(context.Background(), "s", val(5)))
+	ops := scopes.User(fx.cached)
+	require.NoError(t, scopes.User(fx.other).Create(context.Background(), "s", val(5)))
 	fx.proxy.SetDelay(300 * time.Millisecond)
 	fx.proxy.failReads(1, faultproxy.Delay)
 
 	leader, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { _, err := ops.read(leader, "s"); done <- err }()
+	go func() { _, err := ops.Read(leader, "s"); done <- err }()
 	time.Sleep(50 * time.Millisecond) // the leader's request is at the proxy
 	type result struct {
 		value edge.Secret
 		err   error
 	}
 	follower := make(chan result, 1)
-	go func() { v, err := ops.read(context.Background(), "s"); follower <- result{v, err} }()
+	go func() { v, err := ops.Read(context.Background(), "s"); follower <- result{v, err} }()
 	time.Sleep(50 * time.Millisecond)
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
@@ -400,9 +401,10 @@ func TestCacheCallerContext(t *testing.T) {
 }
 
 func TestCacheConfig(t *testing.T) {
-	u := newUser(t)
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
 	for _, cfg := range []edge.Config{{CacheTTL: -time.Second}, {CacheTTL: time.Second, CacheSize: -1}} {
-		cfg.Address, cfg.Token, cfg.Mount = vault.Addr, u.Token, vault.Mount
+		cfg.Address, cfg.Token, cfg.Mount = vault.Addr(), u.Token, vault.Mount()
 		_, err := edge.NewSession(context.Background(), cfg)
 		assert.ErrorIs(t, err, edge.ErrBadEntry)
 	}

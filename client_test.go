@@ -19,16 +19,18 @@ import (
 
 	"github.com/edgesdk/edge"
 	"github.com/edgesdk/edge/admin"
+	"github.com/edgesdk/edge/edgetest"
 )
 
 // unixVault serves the test Vault on a unix socket, through a reverse
 // proxy, and returns its unix:// address.
 func unixVault(t *testing.T) string {
 	t.Helper()
+	vault := edgetest.Start(t)
 	sock := filepath.Join(t.TempDir(), "vault.sock")
 	l, err := net.Listen("unix", sock)
 	require.NoError(t, err)
-	target, err := url.Parse(vault.Addr)
+	target, err := url.Parse(vault.Addr())
 	require.NoError(t, err)
 	srv := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target)}
 	go func() { _ = srv.Serve(l) }()
@@ -43,17 +45,18 @@ func unixVault(t *testing.T) string {
 // the caller's client, and a later SetAddress or SetToken on the caller's
 // client does not redirect the session.
 func TestCallerClientUntouched(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
 		addr func(t *testing.T) string
 	}{
 		{"unix socket", unixVault},
-		{"tcp", func(*testing.T) string { return vault.Addr }},
+		{"tcp", func(*testing.T) string { return vault.Addr() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			u := newUser(t)
-			org := newOrg(t, u)
+			u := vault.NewUser(t)
+			org := vault.NewOrg(t, u)
 			caller, err := api.NewClient(&api.Config{Address: tc.addr(t)})
 			require.NoError(t, err)
 			caller.SetToken(u.Token)
@@ -76,7 +79,7 @@ func TestCallerClientUntouched(t *testing.T) {
 			}()
 			var sess *edge.Session
 			for i := range 5 { // sessions, receivers made while the caller works
-				s, err := edge.NewSession(ctx, edge.Config{Client: caller, Org: org, Mount: vault.Mount})
+				s, err := edge.NewSession(ctx, edge.Config{Client: caller, Org: org, Mount: vault.Mount()})
 				require.NoError(t, err)
 				t.Cleanup(func() { _ = s.Close() })
 				sess = s
@@ -88,7 +91,7 @@ func TestCallerClientUntouched(t *testing.T) {
 				require.NoError(t, err)
 				_, err = edge.Unwrap(ctx, caller, w.Token)
 				require.NoError(t, err)
-				op, err := admin.New(admin.Config{Client: caller, Mount: vault.Mount})
+				op, err := admin.New(admin.Config{Client: caller, Mount: vault.Mount()})
 				require.NoError(t, err)
 				_, err = op.Members(ctx, org) // a user may not read groups
 				require.ErrorIs(t, err, edge.ErrPermissionDenied)
@@ -116,22 +119,23 @@ func TestCallerClientUntouched(t *testing.T) {
 // provided").
 func TestWritesSurviveRedirect(t *testing.T) {
 	t.Parallel()
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
-	target, err := url.Parse(vault.Addr)
+	u := vault.NewUser(t)
+	target, err := url.Parse(vault.Addr())
 	require.NoError(t, err)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	var redirected atomic.Int64
 	standby := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut || r.Method == http.MethodPost {
 			redirected.Add(1)
-			http.Redirect(w, r, vault.Addr+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			http.Redirect(w, r, vault.Addr()+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 			return
 		}
 		rp.ServeHTTP(w, r)
 	}))
 	defer standby.Close()
-	via, err := edge.NewSession(ctx, edge.Config{Address: standby.URL, Token: u.Token, Mount: vault.Mount})
+	via, err := edge.NewSession(ctx, edge.Config{Address: standby.URL, Token: u.Token, Mount: vault.Mount()})
 	require.NoError(t, err)
 	defer via.Close()
 	require.NoError(t, via.Secrets.CreateUserSecret(ctx, "redirected", edge.Secret{"v": "created", "n": json.Number("12345678901234567890")}))

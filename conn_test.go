@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
 )
 
 // TestConnectionsReused: once warmed up, a session opens no new TCP
@@ -22,13 +23,14 @@ import (
 // of its caller's transport (Transport.Clone keeps DialContext), so the
 // caller's counting dialer sees every connection it opens.
 func TestConnectionsReused(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
-	org := newOrg(t, u)
+	u := vault.NewUser(t)
+	org := vault.NewOrg(t, u)
 
 	var dials atomic.Int64
 	cfg := api.DefaultConfig() // as Config{} would make it, with a counting dialer
-	cfg.Address = vault.Addr
+	cfg.Address = vault.Addr()
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	cfg.HttpClient.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		dials.Add(1)
@@ -37,7 +39,7 @@ func TestConnectionsReused(t *testing.T) {
 	caller, err := api.NewClient(cfg)
 	require.NoError(t, err)
 	caller.SetToken(u.Token)
-	sess, err := edge.NewSession(ctx, edge.Config{Client: caller, Org: org, Mount: vault.Mount})
+	sess, err := edge.NewSession(ctx, edge.Config{Client: caller, Org: org, Mount: vault.Mount()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sess.Close() })
 	require.NotZero(t, dials.Load(), "the session dials through the caller's DialContext")

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
 	"github.com/edgesdk/edge/internal/faultproxy"
 )
 
@@ -38,25 +39,26 @@ func (h *headerLog) all() []string {
 // the session and checks it behaves, with the privilege, as documented.
 // Not parallel: it sets the process environment.
 func TestHostileEnvironment(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
-	other := newUser(t)
-	org := newOrg(t, u)
+	u := vault.NewUser(t)
+	other := vault.NewUser(t)
+	org := vault.NewOrg(t, u)
 
 	t.Run("VAULT_TOKEN of another user beside Config.Token", func(t *testing.T) {
 		t.Setenv("VAULT_TOKEN", other.Token)
-		sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Token: u.Token, Org: org, Mount: vault.Mount})
+		sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr(), Token: u.Token, Org: org, Mount: vault.Mount()})
 		require.NoError(t, err)
 		defer sess.Close()
 		assert.Equal(t, u.EntityID, sess.EntityID(), "Config.Token wins")
 	})
 
 	t.Run("VAULT_TOKEN of another user beside Config.Client", func(t *testing.T) {
-		client, err := api.NewClient(&api.Config{Address: vault.Addr})
+		client, err := api.NewClient(&api.Config{Address: vault.Addr()})
 		require.NoError(t, err)
 		client.SetToken(u.Token)
 		t.Setenv("VAULT_TOKEN", other.Token)
-		sess, err := edge.NewSession(ctx, edge.Config{Client: client, Org: org, Mount: vault.Mount})
+		sess, err := edge.NewSession(ctx, edge.Config{Client: client, Org: org, Mount: vault.Mount()})
 		require.NoError(t, err)
 		defer sess.Close()
 		assert.Equal(t, u.EntityID, sess.EntityID(), "the client's token wins")
@@ -64,7 +66,7 @@ func TestHostileEnvironment(t *testing.T) {
 
 	t.Run("VAULT_TOKEN alone", func(t *testing.T) {
 		t.Setenv("VAULT_TOKEN", other.Token)
-		sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Mount: vault.Mount})
+		sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr(), Mount: vault.Mount()})
 		require.NoError(t, err)
 		defer sess.Close()
 		assert.Equal(t, other.EntityID, sess.EntityID())
@@ -72,7 +74,7 @@ func TestHostileEnvironment(t *testing.T) {
 
 	t.Run("VAULT_WRAP_TTL", func(t *testing.T) {
 		t.Setenv("VAULT_WRAP_TTL", "1s")
-		sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Token: u.Token, Org: org, Mount: vault.Mount})
+		sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr(), Token: u.Token, Org: org, Mount: vault.Mount()})
 		require.NoError(t, err)
 		defer sess.Close()
 		require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "wrapttl", edge.Secret{"v": "x"}))
@@ -86,10 +88,10 @@ func TestHostileEnvironment(t *testing.T) {
 
 	t.Run("VAULT_MAX_RETRIES=0", func(t *testing.T) {
 		t.Setenv("VAULT_MAX_RETRIES", "0")
-		p, err := faultproxy.New(vault.Addr)
+		p, err := faultproxy.New(vault.Addr())
 		require.NoError(t, err)
 		defer p.Close()
-		sess, err := edge.NewSession(ctx, edge.Config{Address: p.URL(), Token: u.Token, Org: org, Mount: vault.Mount})
+		sess, err := edge.NewSession(ctx, edge.Config{Address: p.URL(), Token: u.Token, Org: org, Mount: vault.Mount()})
 		require.NoError(t, err)
 		defer sess.Close()
 
@@ -110,7 +112,7 @@ func TestHostileEnvironment(t *testing.T) {
 	})
 
 	t.Run("VAULT_NAMESPACE", func(t *testing.T) {
-		p, err := faultproxy.New(vault.Addr)
+		p, err := faultproxy.New(vault.Addr())
 		require.NoError(t, err)
 		defer p.Close()
 		var seen headerLog
@@ -120,7 +122,7 @@ func TestHostileEnvironment(t *testing.T) {
 		// Without Config.Client, vault/api's environment applies: the
 		// requests carry the namespace (Vault's open-source edition has
 		// no namespaces and ignores it).
-		sess, err := edge.NewSession(ctx, edge.Config{Address: p.URL(), Token: u.Token, Mount: vault.Mount})
+		sess, err := edge.NewSession(ctx, edge.Config{Address: p.URL(), Token: u.Token, Mount: vault.Mount()})
 		require.NoError(t, err)
 		defer sess.Close()
 		require.NotEmpty(t, seen.all())
@@ -136,7 +138,7 @@ func TestHostileEnvironment(t *testing.T) {
 		client.SetToken(u.Token)
 		seen = headerLog{}
 		p.SetRule(seen.rule("X-Vault-Namespace"))
-		sess2, err := edge.NewSession(ctx, edge.Config{Client: client, Mount: vault.Mount})
+		sess2, err := edge.NewSession(ctx, edge.Config{Client: client, Mount: vault.Mount()})
 		require.NoError(t, err)
 		defer sess2.Close()
 		require.NotEmpty(t, seen.all())

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/exampletb"
 )
 
 // With Config.CacheTTL, reads are answered from memory for that long. The
@@ -163,7 +165,9 @@ func ExampleSecretsService_InvalidateAll() {
 // exampleRemoveFromOrg removes the session's user from its org, as an
 // operator would with package admin.
 func exampleRemoveFromOrg(sess *edge.Session) {
-	if err := operator.RemoveAdmin(context.Background(), sess.Org(), sess.EntityID()); err != nil {
-		log.Fatal(err)
+	t := exampletb.New()
+	defer t.Done()
+	if err := edgetest.Start(t).Admin().RemoveAdmin(context.Background(), sess.Org(), sess.EntityID()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/vault/api/auth/userpass"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/exampletb"
 )
 
 // exampleEnv stands for what a program finds in its environment
@@ -26,13 +28,12 @@ func exampleEnv() (addr, token, org, mount string) {
 // (not an admin), as an operator would with package admin, and returns
 // its name.
 func exampleMemberOf(sess *edge.Session) string {
-	ctx := context.Background()
-	org := unique("org")
-	if err := operator.CreateOrg(ctx, org); err != nil {
-		log.Fatal(err)
-	}
-	if err := operator.AddMember(ctx, org, sess.EntityID()); err != nil {
-		log.Fatal(err)
+	t := exampletb.New()
+	defer t.Done()
+	vault := edgetest.Start(t)
+	org := vault.NewOrg(t)
+	if err := vault.Admin().AddMember(context.Background(), org, sess.EntityID()); err != nil {
+		t.Fatal(err)
 	}
 	return org
 }
@@ -100,11 +101,11 @@ func ExampleConfig_auth() {
 // exampleLogin returns the test Vault's address and KV mount, and the
 // name and password of a fresh userpass user.
 func exampleLogin() (addr, username, password, mount string) {
-	u, err := vault.NewUser(context.Background(), unique("example"), operator.UserPolicyName())
-	if err != nil {
-		log.Fatal(err)
-	}
-	return vault.Addr, u.Name, u.Password, vault.Mount
+	t := exampletb.New()
+	defer t.Done()
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
+	return vault.Addr(), u.Name, u.Password, vault.Mount()
 }
 
 // AppRole: the role id is configuration, the secret id is delivered to

@@ -10,25 +10,19 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/exampletb"
 )
 
 // exampleConfig returns the Config of a fresh user of the test Vault,
 // admin of a fresh org; a real program would use edge.Config{} and the
 // environment instead.
 func exampleConfig() edge.Config {
-	ctx := context.Background()
-	u, err := vault.NewUser(ctx, unique("example"), operator.UserPolicyName())
-	if err != nil {
-		log.Fatal(err)
-	}
-	org := unique("org")
-	if err := operator.CreateOrg(ctx, org); err != nil {
-		log.Fatal(err)
-	}
-	if err := operator.AddAdmin(ctx, org, u.EntityID); err != nil {
-		log.Fatal(err)
-	}
-	return edge.Config{Address: vault.Addr, Token: u.Token, Org: org, Mount: vault.Mount}
+	t := exampletb.New()
+	defer t.Done()
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
+	return vault.Config(u, vault.NewOrg(t, u))
 }
 
 func Example() {
@@ -124,7 +118,8 @@ func ExampleSecret_numbers() {
 
 func ExampleSecretsService_WrapUserSecret() {
 	ctx := context.Background()
-	sess, err := edge.NewSession(ctx, exampleConfig())
+	cfg := exampleConfig()
+	sess, err := edge.NewSession(ctx, cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -137,7 +132,7 @@ func ExampleSecretsService_WrapUserSecret() {
 	}
 	// Give w.Token and w.UnwrapURL to the recipient; printing w never
 	// shows the token.
-	fmt.Println(w.TTL, w.Token != "", w.UnwrapURL == vault.Addr+"/v1/sys/wrapping/unwrap")
+	fmt.Println(w.TTL, w.Token != "", w.UnwrapURL == cfg.Address+"/v1/sys/wrapping/unwrap")
 	// Output:
 	// 5m0s true true
 }
@@ -160,12 +155,12 @@ func ExampleUnwrap() {
 	}
 
 	// The receiver, told: org cfg.Org, secret "team-db", and the token.
-	client, err := api.NewClient(&api.Config{Address: vault.Addr})
+	client, err := api.NewClient(&api.Config{Address: cfg.Address})
 	if err != nil {
 		log.Fatal(err)
 	}
 	want := edge.OrgSecretOrigin(cfg.Org, "team-db")
-	want.Mount = vault.Mount
+	want.Mount = cfg.Mount
 	if _, err := edge.VerifyWrapped(ctx, client, w.Token, want); err != nil {
 		log.Fatal(err)
 	}

@@ -89,7 +89,8 @@ func ExampleWithWrapTTL() {
 // with the version the token holds.
 func ExampleWithWrapVersion() {
 	ctx := context.Background()
-	sess, err := edge.NewSession(ctx, exampleConfig())
+	cfg := exampleConfig()
+	sess, err := edge.NewSession(ctx, cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func ExampleWithWrapVersion() {
 	}
 	fmt.Println("sender wrapped version", w.Version)
 
-	client, err := api.NewClient(&api.Config{Address: vault.Addr}) // the receiver's
+	client, err := api.NewClient(&api.Config{Address: cfg.Address}) // the receiver's
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -124,7 +125,8 @@ func ExampleWithWrapVersion() {
 // UnwrapSecret redeems a token once and says which version it held.
 func ExampleUnwrapSecret() {
 	ctx := context.Background()
-	sess, err := edge.NewSession(ctx, exampleConfig())
+	cfg := exampleConfig()
+	sess, err := edge.NewSession(ctx, cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -138,7 +140,7 @@ func ExampleUnwrapSecret() {
 	}
 
 	// The receiver needs no Vault token of its own.
-	client, err := api.NewClient(&api.Config{Address: vault.Addr})
+	client, err := api.NewClient(&api.Config{Address: cfg.Address})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -157,7 +159,8 @@ func ExampleUnwrapSecret() {
 // LookupWrapped looks at a token without consuming it.
 func ExampleLookupWrapped() {
 	ctx := context.Background()
-	sess, err := edge.NewSession(ctx, exampleConfig())
+	cfg := exampleConfig()
+	sess, err := edge.NewSession(ctx, cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -170,7 +173,7 @@ func ExampleLookupWrapped() {
 		log.Fatal(err)
 	}
 
-	client, err := api.NewClient(&api.Config{Address: vault.Addr})
+	client, err := api.NewClient(&api.Config{Address: cfg.Address})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -207,12 +210,12 @@ func ExampleVerifyWrapped() {
 	}
 
 	// Told: org cfg.Org, secret "team-db", and the token.
-	client, err := api.NewClient(&api.Config{Address: vault.Addr})
+	client, err := api.NewClient(&api.Config{Address: cfg.Address})
 	if err != nil {
 		log.Fatal(err)
 	}
 	want := edge.OrgSecretOrigin(cfg.Org, "team-db")
-	want.Mount = vault.Mount // when not DefaultMount
+	want.Mount = cfg.Mount // when not DefaultMount
 	_, err = edge.VerifyWrapped(ctx, client, w.Token, want)
 	fmt.Println(errors.Is(err, edge.ErrWrongSecret))
 	// Output:
@@ -234,7 +237,8 @@ func ExampleOrgSecretOrigin() {
 // gives (Session.EntityID, or "edge-secrets whoami").
 func ExampleUserSecretOrigin() {
 	ctx := context.Background()
-	sess, err := edge.NewSession(ctx, exampleConfig())
+	cfg := exampleConfig()
+	sess, err := edge.NewSession(ctx, cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -248,12 +252,12 @@ func ExampleUserSecretOrigin() {
 	}
 	senderEntityID := sess.EntityID()
 
-	client, err := api.NewClient(&api.Config{Address: vault.Addr})
+	client, err := api.NewClient(&api.Config{Address: cfg.Address})
 	if err != nil {
 		log.Fatal(err)
 	}
 	want := edge.UserSecretOrigin(senderEntityID, "handover")
-	want.Mount = vault.Mount // when not DefaultMount
+	want.Mount = cfg.Mount // when not DefaultMount
 	info, err := edge.VerifyWrapped(ctx, client, w.Token, want)
 	fmt.Println(err, info.CreationPath == w.CreationPath)
 	// Output:

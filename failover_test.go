@@ -18,12 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
-	"github.com/edgesdk/edge/admin"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/scopes"
 	"github.com/edgesdk/edge/internal/vaulttest"
 )
 
@@ -113,24 +113,19 @@ func TestFailover(t *testing.T) {
 		target = n
 	}
 	ctx := context.Background()
-	cluster, err := vaulttest.Start(ctx, vaulttest.Options{Local: true, Cluster: 3, Users: []string{"worker"}})
+	cluster, err := vaulttest.Start(ctx, vaulttest.Options{Cluster: 3})
 	require.NoError(t, err)
 	defer cluster.Close()
 	standby := cluster.Standby()
 	require.NotEmpty(t, standby)
 
-	root, err := api.NewClient(&api.Config{Address: standby})
-	require.NoError(t, err)
-	root.SetToken(cluster.RootToken)
-	op, err := admin.New(admin.Config{Client: root, Mount: cluster.Mount})
-	require.NoError(t, err)
-	require.NoError(t, op.Setup(ctx))
-	u := cluster.Users["worker"]
-	require.NoError(t, op.CreateOrg(ctx, "ha"))
-	require.NoError(t, op.AddAdmin(ctx, "ha", u.EntityID))
+	// Set up for Edge through the active node (cluster.Addr at Start).
+	ha := edgetest.Provision(t, cluster.Addr, cluster.RootToken)
+	u := ha.NewUser(t)
+	org := ha.NewOrg(t, u)
 
 	sess, err := edge.NewSession(ctx, edge.Config{
-		Address: standby, Token: u.Token, Org: "ha", Mount: cluster.Mount,
+		Address: standby, Token: u.Token, Org: org, Mount: ha.Mount(),
 		RetryBudget: 30 * time.Second,
 	})
 	require.NoError(t, err)
@@ -142,9 +137,9 @@ func TestFailover(t *testing.T) {
 	models := make([]map[string]*expected, failoverWorkers)
 	for w := range failoverWorkers {
 		models[w] = map[string]*expected{}
-		ops := userOps(sess)
+		ops := scopes.User(sess)
 		if w >= 2 {
-			ops = orgOps(sess)
+			ops = scopes.Org(sess)
 		}
 		wg.Add(1)
 		go func() {
@@ -197,19 +192,19 @@ func TestFailover(t *testing.T) {
 	// Every acknowledged write is there, with its value.
 	lost := 0
 	for w, model := range models {
-		ops := userOps(sess)
+		ops := scopes.User(sess)
 		if w >= 2 {
-			ops = orgOps(sess)
+			ops = scopes.Org(sess)
 		}
 		for name, e := range model {
 			if e.unknown {
 				continue
 			}
-			got, err := ops.read(ctx, name)
+			got, err := ops.Read(ctx, name)
 			switch {
 			case e.exists && err != nil, e.exists && got["v"] != jsonInt(e.value), !e.exists && !errors.Is(err, edge.ErrNotFound):
 				lost++
-				t.Errorf("%s %s: want exists=%v value=%d, got %v %v", ops.name, name, e.exists, e.value, got, err)
+				t.Errorf("%s %s: want exists=%v value=%d, got %v %v", ops.Name, name, e.exists, e.value, got, err)
 			}
 		}
 	}
@@ -240,13 +235,14 @@ func jsonInt(v int) any { return json.Number(strconv.Itoa(v)) }
 // instead of dialling the stopped node until the retry budget is spent.
 func TestRetryAfterRedirectToStoppedNode(t *testing.T) {
 	t.Parallel()
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
+	u := vault.NewUser(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	stopped := "http://" + ln.Addr().String()
 	require.NoError(t, ln.Close()) // the stopped node: connections refused
-	target, err := url.Parse(vault.Addr)
+	target, err := url.Parse(vault.Addr())
 	require.NoError(t, err)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	var redirects, redirected atomic.Int64
@@ -260,7 +256,7 @@ func TestRetryAfterRedirectToStoppedNode(t *testing.T) {
 	}))
 	defer standby.Close()
 	const budget = 10 * time.Second
-	sess, err := edge.NewSession(ctx, edge.Config{Address: standby.URL, Token: u.Token, Mount: vault.Mount, RetryBudget: budget})
+	sess, err := edge.NewSession(ctx, edge.Config{Address: standby.URL, Token: u.Token, Mount: vault.Mount(), RetryBudget: budget})
 	require.NoError(t, err)
 	defer sess.Close()
 
@@ -291,7 +287,7 @@ func TestRetryAfterRedirectToStoppedNode(t *testing.T) {
 
 // failoverWorker runs mixed operations on eight secrets of its own until
 // stop, checking every answer against what it knows.
-func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expected, stats *failoverStats, stop <-chan struct{}) {
+func failoverWorker(t *testing.T, ops scopes.Ops, w int, model map[string]*expected, stats *failoverStats, stop <-chan struct{}) {
 	ctx := context.Background()
 	fail := func(what string, err error) {
 		stats.errors.Add(1)
@@ -318,7 +314,7 @@ func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expecte
 		}
 		if e.unknown { // learn what the lost answer did
 			begin := time.Now()
-			got, err := ops.read(ctx, name)
+			got, err := ops.Read(ctx, name)
 			stats.took(time.Since(begin))
 			stats.ops.Add(1)
 			switch {
@@ -340,7 +336,7 @@ func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expecte
 		begin := time.Now()
 		switch {
 		case !e.exists:
-			err = ops.create(ctx, name, edge.Secret{"v": value})
+			err = ops.Create(ctx, name, edge.Secret{"v": value})
 			switch {
 			case err == nil:
 				*e = expected{exists: true, value: value}
@@ -349,7 +345,7 @@ func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expecte
 				falseAnswer("create "+name, err)
 			}
 		case i%5 == 0:
-			err = ops.update(ctx, name, edge.Secret{"v": value})
+			err = ops.Update(ctx, name, edge.Secret{"v": value})
 			switch {
 			case err == nil:
 				e.value = value
@@ -359,7 +355,7 @@ func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expecte
 			}
 		case i%5 == 1:
 			var got edge.Secret
-			got, err = ops.read(ctx, name)
+			got, err = ops.Read(ctx, name)
 			switch {
 			case err == nil && got["v"] != jsonInt(e.value):
 				falseAnswer("read "+name, fmt.Errorf("value %v, want %d", got["v"], e.value))
@@ -368,17 +364,17 @@ func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expecte
 			}
 		case i%5 == 2:
 			var names []string
-			names, err = ops.list(ctx)
+			names, err = ops.List(ctx)
 			if err == nil && !slices.Contains(names, name) {
 				falseAnswer("list", fmt.Errorf("%s missing", name))
 			}
 		case i%5 == 3:
-			_, err = ops.wrap(ctx, name)
+			_, err = ops.Wrap(ctx, name)
 			if errors.Is(err, edge.ErrNotFound) {
 				falseAnswer("wrap "+name, err)
 			}
 		default:
-			err = ops.delete(ctx, name)
+			err = ops.Delete(ctx, name)
 			if err == nil {
 				*e = expected{}
 				stats.acknowledged.Add(1)
@@ -390,11 +386,11 @@ func failoverWorker(t *testing.T, ops scopeOps, w int, model map[string]*expecte
 			stats.success(w)
 		case errors.Is(err, edge.ErrUnknownOutcome):
 			e.unknown = true
-			fail(ops.name+" "+name, err)
+			fail(ops.Name+" "+name, err)
 		case errors.Is(err, edge.ErrAlreadyExists), errors.Is(err, edge.ErrNotFound):
 			// counted as false answers above
 		default:
-			fail(ops.name+" "+name, err)
+			fail(ops.Name+" "+name, err)
 		}
 	}
 }

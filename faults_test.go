@@ -15,8 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
-	"github.com/edgesdk/edge/admin"
+	"github.com/edgesdk/edge/edgetest"
 	"github.com/edgesdk/edge/internal/faultproxy"
+	"github.com/edgesdk/edge/internal/scopes"
 	"github.com/edgesdk/edge/internal/vaulttest"
 )
 
@@ -40,8 +41,8 @@ type faultCase struct {
 // straight to Vault and one through a fault proxy, for one scope.
 type faultFixture struct {
 	proxy   *faultproxy.Proxy
-	direct  scopeOps      // straight to Vault, to set up and check state
-	proxied scopeOps      // through the proxy
+	direct  scopes.Ops    // straight to Vault, to set up and check state
+	proxied scopes.Ops    // through the proxy
 	session *edge.Session // the proxied session
 	client  *api.Client   // a client at the proxy, for the receiving side
 	wrapped *edge.WrappedSecret
@@ -62,21 +63,22 @@ func fastRetries(addr string) *api.Config {
 
 func newFaultFixture(t *testing.T, scope string) *faultFixture {
 	t.Helper()
-	u := newUser(t)
-	org := newOrg(t, u)
-	p, err := faultproxy.New(vault.Addr)
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
+	org := vault.NewOrg(t, u)
+	p, err := faultproxy.New(vault.Addr())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close() })
 	client, err := api.NewClient(fastRetries(p.URL()))
 	require.NoError(t, err)
 	client.SetToken(u.Token)
-	proxied, err := edge.NewSession(context.Background(), edge.Config{Client: client, Org: org, Mount: vault.Mount})
+	proxied, err := edge.NewSession(context.Background(), edge.Config{Client: client, Org: org, Mount: vault.Mount()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = proxied.Close() })
-	direct := sessionFor(t, u.Token, org)
-	pick := userOps
+	direct := vault.Session(t, u, org)
+	pick := scopes.User
 	if scope == "org" {
-		pick = orgOps
+		pick = scopes.Org
 	}
 	return &faultFixture{
 		proxy: p, direct: pick(direct), proxied: pick(proxied), session: proxied, client: client,
@@ -90,56 +92,56 @@ func isWrite(r faultproxy.Request) bool { return r.Method != http.MethodGet && r
 // fixture's) and the receiving side.
 func faultCases() []faultCase {
 	exists := func(t *testing.T, fx *faultFixture) {
-		require.NoError(t, fx.direct.create(context.Background(), fx.name, fx.value))
+		require.NoError(t, fx.direct.Create(context.Background(), fx.name, fx.value))
 	}
 	wrapped := func(t *testing.T, fx *faultFixture) {
 		exists(t, fx)
-		w, err := fx.direct.wrap(context.Background(), fx.name)
+		w, err := fx.direct.Wrap(context.Background(), fx.name)
 		require.NoError(t, err)
 		fx.wrapped = w
 	}
 	updated := edge.Secret{"password": faultCanary + "-updated"}
 	return []faultCase{
 		{op: "list", setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
-			names, err := fx.proxied.list(ctx)
+			names, err := fx.proxied.List(ctx)
 			if err == nil && (len(names) != 1 || names[0] != fx.name) {
 				return fmt.Errorf("list returned %q", names)
 			}
 			return err
 		}},
 		{op: "read", setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
-			got, err := fx.proxied.read(ctx, fx.name)
+			got, err := fx.proxied.Read(ctx, fx.name)
 			if err == nil && got["password"] != fx.value["password"] {
 				return errors.New("read returned another value")
 			}
 			return err
 		}},
 		{op: "create", write: true, run: func(ctx context.Context, fx *faultFixture) error {
-			return fx.proxied.create(ctx, fx.name, fx.value)
+			return fx.proxied.Create(ctx, fx.name, fx.value)
 		}, after: func(t *testing.T, fx *faultFixture) {
-			got, err := fx.direct.read(context.Background(), fx.name)
+			got, err := fx.direct.Read(context.Background(), fx.name)
 			require.NoError(t, err)
 			assert.Equal(t, fx.value["password"], got["password"])
-			assert.Equal(t, 1, currentVersion(t, fx.session, fx.proxied.name, fx.name), "created once")
+			assert.Equal(t, 1, currentVersion(t, fx.session, fx.proxied.Name, fx.name), "created once")
 		}},
 		{op: "update", write: true, on: isWrite, setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
-			return fx.proxied.update(ctx, fx.name, updated)
+			return fx.proxied.Update(ctx, fx.name, updated)
 		}, after: func(t *testing.T, fx *faultFixture) {
-			got, err := fx.direct.read(context.Background(), fx.name)
+			got, err := fx.direct.Read(context.Background(), fx.name)
 			require.NoError(t, err)
 			assert.Equal(t, updated["password"], got["password"])
 			// A lost answer is checked with Vault before writing again:
 			// the update is applied once.
-			assert.Equal(t, 2, currentVersion(t, fx.session, fx.proxied.name, fx.name), "updated once")
+			assert.Equal(t, 2, currentVersion(t, fx.session, fx.proxied.Name, fx.name), "updated once")
 		}},
 		{op: "delete", write: true, setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
-			return fx.proxied.delete(ctx, fx.name)
+			return fx.proxied.Delete(ctx, fx.name)
 		}, after: func(t *testing.T, fx *faultFixture) {
-			_, err := fx.direct.read(context.Background(), fx.name)
+			_, err := fx.direct.Read(context.Background(), fx.name)
 			assert.ErrorIs(t, err, edge.ErrNotFound)
 		}},
 		{op: "wrap", setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
-			w, err := fx.proxied.wrap(ctx, fx.name)
+			w, err := fx.proxied.Wrap(ctx, fx.name)
 			if err == nil {
 				fx.wrapped = w
 			}
@@ -164,7 +166,7 @@ func faultCases() []faultCase {
 }
 
 func origin(fx *faultFixture) edge.Origin {
-	if fx.proxied.name == "org" {
+	if fx.proxied.Name == "org" {
 		return edge.OrgSecretOrigin(fx.session.Org(), fx.name)
 	}
 	return edge.UserSecretOrigin(fx.session.EntityID(), fx.name)
@@ -172,7 +174,8 @@ func origin(fx *faultFixture) edge.Origin {
 
 func directClient(t *testing.T) *api.Client {
 	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: vault.Addr})
+	vault := edgetest.Start(t)
+	c, err := api.NewClient(&api.Config{Address: vault.Addr()})
 	require.NoError(t, err)
 	return c
 }
@@ -349,6 +352,7 @@ func kindName(err error) string {
 // parallel: it measures time. Each call is tried up to three times and the
 // best is kept.
 func TestFaultsDeadline(t *testing.T) {
+	vault := edgetest.Start(t)
 	const deadline = 300 * time.Millisecond
 	var mu sync.Mutex
 	var worst time.Duration
@@ -367,11 +371,11 @@ func TestFaultsDeadline(t *testing.T) {
 				slowClient, err := api.NewClient(slow)
 				require.NoError(t, err)
 				slowClient.SetToken(fx.token)
-				sess, err := edge.NewSession(context.Background(), edge.Config{Client: slowClient, Org: fx.session.Org(), Mount: vault.Mount})
+				sess, err := edge.NewSession(context.Background(), edge.Config{Client: slowClient, Org: fx.session.Org(), Mount: vault.Mount()})
 				require.NoError(t, err)
 				defer sess.Close()
 				fx.client = slowClient
-				fx.proxied = userOps(sess)
+				fx.proxied = scopes.User(sess)
 				fx.proxy.SetDelay(time.Minute)
 				fx.proxy.SetRule(func(r faultproxy.Request) faultproxy.Fault {
 					if fc.on != nil && !fc.on(r) {
@@ -412,18 +416,19 @@ func TestFaultsDeadline(t *testing.T) {
 
 // TestFaultsNewSession: NewSession classifies faults too.
 func TestFaultsNewSession(t *testing.T) {
+	vault := edgetest.Start(t)
 	for _, fault := range []faultproxy.Fault{faultproxy.Reset, faultproxy.Status500, faultproxy.Sealed, faultproxy.TooMany} {
 		t.Run(fault.String(), func(t *testing.T) {
 			t.Parallel()
-			u := newUser(t)
-			p, err := faultproxy.New(vault.Addr)
+			u := vault.NewUser(t)
+			p, err := faultproxy.New(vault.Addr())
 			require.NoError(t, err)
 			defer p.Close()
 			p.SetRule(func(faultproxy.Request) faultproxy.Fault { return fault })
 			client, err := api.NewClient(fastRetries(p.URL()))
 			require.NoError(t, err)
 			client.SetToken(u.Token)
-			_, err = edge.NewSession(context.Background(), edge.Config{Client: client, Mount: vault.Mount})
+			_, err = edge.NewSession(context.Background(), edge.Config{Client: client, Mount: vault.Mount()})
 			var e *edge.Error
 			require.ErrorAs(t, err, &e)
 			assert.Equal(t, "new session", e.Op)
@@ -440,7 +445,7 @@ func TestFaultsNewSession(t *testing.T) {
 // every operation, the receiving side and NewSession say Vault is sealed,
 // with ErrUnavailable.
 func TestSealedVault(t *testing.T) {
-	if vault.External {
+	if edgetest.Start(t).External() {
 		t.Skip("seals only a Vault of its own; EDGE_TEST_VAULT_ADDR names a shared one")
 	}
 	ctx := context.Background()
@@ -450,8 +455,8 @@ func TestSealedVault(t *testing.T) {
 	sess, err := edge.NewSession(ctx, edge.Config{Client: client, Token: u.Token, Org: org, Mount: sealed.Mount})
 	require.NoError(t, err)
 	defer sess.Close()
-	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
-		require.NoError(t, ops.create(ctx, "s", edge.Secret{"v": faultCanary}))
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
+		require.NoError(t, ops.Create(ctx, "s", edge.Secret{"v": faultCanary}))
 	}
 	w, err := sess.Secrets.WrapUserSecret(ctx, "s")
 	require.NoError(t, err)
@@ -471,13 +476,13 @@ func TestSealedVault(t *testing.T) {
 			return err
 		},
 	}
-	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
-		calls["list "+ops.name] = func() error { _, err := ops.list(ctx); return err }
-		calls["read "+ops.name] = func() error { _, err := ops.read(ctx, "s"); return err }
-		calls["create "+ops.name] = func() error { return ops.create(ctx, "t", edge.Secret{"v": 1}) }
-		calls["update "+ops.name] = func() error { return ops.update(ctx, "s", edge.Secret{"v": 2}) }
-		calls["delete "+ops.name] = func() error { return ops.delete(ctx, "s") }
-		calls["wrap "+ops.name] = func() error { _, err := ops.wrap(ctx, "s"); return err }
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
+		calls["list "+ops.Name] = func() error { _, err := ops.List(ctx); return err }
+		calls["read "+ops.Name] = func() error { _, err := ops.Read(ctx, "s"); return err }
+		calls["create "+ops.Name] = func() error { return ops.Create(ctx, "t", edge.Secret{"v": 1}) }
+		calls["update "+ops.Name] = func() error { return ops.Update(ctx, "s", edge.Secret{"v": 2}) }
+		calls["delete "+ops.Name] = func() error { return ops.Delete(ctx, "s") }
+		calls["wrap "+ops.Name] = func() error { _, err := ops.Wrap(ctx, "s"); return err }
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
@@ -494,23 +499,14 @@ func TestSealedVault(t *testing.T) {
 
 // ownVault starts an embedded Vault for one test, set up for Edge, with
 // a user who is admin of an org.
-func ownVault(t *testing.T) (*vaulttest.Server, vaulttest.User, string) {
+func ownVault(t *testing.T) (*vaulttest.Server, edgetest.User, string) {
 	t.Helper()
-	ctx := context.Background()
-	srv, err := vaulttest.Start(ctx, vaulttest.Options{Local: true, Users: []string{"owner"}})
+	srv, err := vaulttest.Start(context.Background(), vaulttest.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
-	root, err := api.NewClient(&api.Config{Address: srv.Addr})
-	require.NoError(t, err)
-	root.SetToken(srv.RootToken)
-	op, err := admin.New(admin.Config{Client: root, Mount: srv.Mount})
-	require.NoError(t, err)
-	require.NoError(t, op.Setup(ctx))
-	u := srv.Users["owner"]
-	org := unique("org")
-	require.NoError(t, op.CreateOrg(ctx, org))
-	require.NoError(t, op.AddAdmin(ctx, org, u.EntityID))
-	return srv, u, org
+	own := edgetest.Provision(t, srv.Addr, srv.RootToken)
+	u := own.NewUser(t)
+	return srv, u, own.NewOrg(t, u)
 }
 
 // TestCreateAfterLostAnswer: when a create's first attempt may have
@@ -521,6 +517,7 @@ func ownVault(t *testing.T) (*vaulttest.Server, vaulttest.User, string) {
 // ErrUnknownOutcome when Vault cannot show it.
 func TestCreateAfterLostAnswer(t *testing.T) {
 	t.Parallel()
+	vault := edgetest.Start(t)
 	ctx := context.Background()
 	resetFirstWrite := func(fx *faultFixture) { fx.proxy.FailNext(1, faultproxy.Reset, isWrite) }
 	tests := []struct {
@@ -529,16 +526,16 @@ func TestCreateAfterLostAnswer(t *testing.T) {
 		want  error
 	}{
 		{"another value", func(t *testing.T, fx *faultFixture) {
-			require.NoError(t, fx.direct.create(ctx, fx.name, edge.Secret{"password": "another"}))
+			require.NoError(t, fx.direct.Create(ctx, fx.name, edge.Secret{"password": "another"}))
 		}, edge.ErrAlreadyExists},
 		{"same value, written before the call", func(t *testing.T, fx *faultFixture) {
-			require.NoError(t, fx.direct.create(ctx, fx.name, fx.value))
+			require.NoError(t, fx.direct.Create(ctx, fx.name, fx.value))
 			time.Sleep(2500 * time.Millisecond) // older than the call by more than Date's resolution
 		}, edge.ErrAlreadyExists},
 		{"version 1 deleted", func(t *testing.T, fx *faultFixture) {
-			require.NoError(t, fx.direct.create(ctx, fx.name, fx.value))
-			path := fmt.Sprintf("/v1/%s/data/edge/users/%s/%s", vault.Mount, fx.session.EntityID(), fx.name)
-			status, body, err := vault.Do(ctx, http.MethodDelete, path, vault.RootToken, nil)
+			require.NoError(t, fx.direct.Create(ctx, fx.name, fx.value))
+			path := fmt.Sprintf("/v1/%s/data/edge/users/%s/%s", vault.Mount(), fx.session.EntityID(), fx.name)
+			status, body, err := rawDo(ctx, vault.Addr(), http.MethodDelete, path, vault.RootClient(t).Token(), nil)
 			require.NoError(t, err)
 			require.Equal(t, http.StatusNoContent, status, string(body))
 		}, edge.ErrUnknownOutcome},
@@ -550,7 +547,7 @@ func TestCreateAfterLostAnswer(t *testing.T) {
 			tc.setup(t, fx)
 			resetFirstWrite(fx)
 			before := fx.proxy.Requests()
-			err := fx.proxied.create(ctx, fx.name, fx.value)
+			err := fx.proxied.Create(ctx, fx.name, fx.value)
 			assert.ErrorIs(t, err, tc.want)
 			checkFaultError(t, fx, "create", err)
 			assert.Equal(t, int64(3), fx.proxy.Requests()-before, "the write, its retry, and the read of version 1")

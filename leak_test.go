@@ -19,6 +19,8 @@ import (
 
 	"github.com/edgesdk/edge"
 	"github.com/edgesdk/edge/admin"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
 // lockedBuffer collects log output written from many goroutines.
@@ -51,6 +53,7 @@ func (collidingKey) MarshalText() ([]byte, error) { return []byte("same"), nil }
 // for the canary: 0 hits. The session logs its own Debug records
 // (Config.Logger) into the same scan.
 func TestNothingLeaks(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
 	var logs lockedBuffer
 	oldLog, oldFlags := log.Writer(), log.Flags()
@@ -64,24 +67,24 @@ func TestNothingLeaks(t *testing.T) {
 	})
 	jsonLogger := slog.New(slog.NewJSONHandler(&logs, nil))
 
-	u := newUser(t)
-	org := newOrg(t, u)
+	u := vault.NewUser(t)
+	org := vault.NewOrg(t, u)
 	debugLogger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Token: u.Token, Org: org, Mount: vault.Mount, Logger: debugLogger})
+	sess, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr(), Token: u.Token, Org: org, Mount: vault.Mount(), Logger: debugLogger})
 	require.NoError(t, err)
 	defer sess.Close()
 	token := "hvs.LEAKCANARY" + strings.Repeat("x", 80) // a token-shaped canary
 	value := func(s string) edge.Secret { return edge.Secret{"password": "LEAKCANARY-" + s} }
 
 	// A foreign value in the envelope's field, written by another tool.
-	foreign := fmt.Sprintf("/v1/%s/data/edge/users/%s/foreign", vault.Mount, u.EntityID)
-	status, body, err := vault.Do(ctx, http.MethodPost, foreign, vault.RootToken, map[string]any{"data": map[string]any{"_edge_json": "LEAKCANARY-foreign"}})
+	foreign := fmt.Sprintf("/v1/%s/data/edge/users/%s/foreign", vault.Mount(), u.EntityID)
+	status, body, err := rawDo(ctx, vault.Addr(), http.MethodPost, foreign, vault.RootClient(t).Token(), map[string]any{"data": map[string]any{"_edge_json": "LEAKCANARY-foreign"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status, string(body))
 
 	w, err := sess.Secrets.WrapUserSecret(ctx, "foreign")
 	require.NoError(t, err)
-	client, err := api.NewClient(&api.Config{Address: vault.Addr})
+	client, err := api.NewClient(&api.Config{Address: vault.Addr()})
 	require.NoError(t, err)
 
 	badNames := []string{token, "LEAKCANARY/../x", "a LEAKCANARY", "s.LEAKCANARY", strings.Repeat("LEAKCANARY", 40)}
@@ -100,19 +103,19 @@ func TestNothingLeaks(t *testing.T) {
 		require.Error(t, err)
 		errs = append(errs, err)
 	}
-	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
 		for _, name := range badNames {
-			_, err := ops.read(ctx, name)
+			_, err := ops.Read(ctx, name)
 			collect(err)
-			collect(ops.create(ctx, name, value("create")))
-			collect(ops.update(ctx, name, value("update")))
-			collect(ops.delete(ctx, name))
-			_, err = ops.wrap(ctx, name)
+			collect(ops.Create(ctx, name, value("create")))
+			collect(ops.Update(ctx, name, value("update")))
+			collect(ops.Delete(ctx, name))
+			_, err = ops.Wrap(ctx, name)
 			collect(err)
 		}
 		for _, v := range badValues {
-			collect(ops.create(ctx, "ok-name", v))
-			collect(ops.update(ctx, "ok-name", v))
+			collect(ops.Create(ctx, "ok-name", v))
+			collect(ops.Update(ctx, "ok-name", v))
 		}
 	}
 	_, err = sess.Secrets.ReadUserSecret(ctx, "foreign")
@@ -130,15 +133,15 @@ func TestNothingLeaks(t *testing.T) {
 		collect(err)
 	}
 	for _, cfg := range []edge.Config{
-		{Address: vault.Addr, Token: token, Mount: vault.Mount},
-		{Address: vault.Addr, Token: u.Token, Org: "LEAKCANARY!" + token, Mount: vault.Mount},
-		{Address: vault.Addr, Token: u.Token, Mount: "LEAKCANARY/../" + token},
-		{Address: vault.Addr, Token: u.Token, Prefix: token, Mount: vault.Mount},
+		{Address: vault.Addr(), Token: token, Mount: vault.Mount()},
+		{Address: vault.Addr(), Token: u.Token, Org: "LEAKCANARY!" + token, Mount: vault.Mount()},
+		{Address: vault.Addr(), Token: u.Token, Mount: "LEAKCANARY/../" + token},
+		{Address: vault.Addr(), Token: u.Token, Prefix: token, Mount: vault.Mount()},
 	} {
 		_, err := edge.NewSession(ctx, cfg)
 		collect(err)
 	}
-	op, err := admin.New(admin.Config{Client: client, Mount: vault.Mount})
+	op, err := admin.New(admin.Config{Client: client, Mount: vault.Mount()})
 	require.NoError(t, err)
 	for _, call := range []func() error{
 		func() error { return op.CreateOrg(ctx, token) },

@@ -1,30 +1,27 @@
 package edge_test
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"testing"
 
-	"github.com/hashicorp/vault/api"
-	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/edgesdk/edge"
-	"github.com/edgesdk/edge/admin"
-	"github.com/edgesdk/edge/internal/vaulttest"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
-// vault is the real Vault every test in this package talks to: the
-// embedded dev Vault, or the external one EDGE_TEST_VAULT_ADDR names.
-var vault *vaulttest.Server
-
-// operator provisions Vault for the tests with the root token, through
-// the admin package: the KV v2 mount, the user policy, orgs.
-var operator *admin.Admin
+// The tests of this package talk to a real Vault: the one edgetest.Start
+// returns (the embedded dev Vault, or the external one
+// EDGE_TEST_VAULT_ADDR names), started by the first test that asks for
+// it, with fresh users and orgs per test.
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -33,45 +30,19 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	flag.Parse()
 	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
-		// A fuzzing worker runs only the fuzz targets, which need no
-		// Vault.
-		return m.Run()
+		// A fuzzing worker runs only the fuzz targets, which never call
+		// edgetest.Start: no Vault is started.
+		return edgetest.Run(m)
 	}
-	ctx := context.Background()
 	before := goleak.IgnoreCurrent()
-	// The demo layout's users and orgs (acme, globex) are what the access
-	// matrix runs on; every other test makes users and orgs of its own.
-	srv, err := vaulttest.Start(ctx, vaulttest.Options{Demo: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting Vault for the tests:", err)
-		return 1
-	}
-	vault = srv
-	root, err := api.NewClient(&api.Config{Address: srv.Addr})
-	if err == nil {
-		root.SetToken(srv.RootToken)
-		operator, err = admin.New(admin.Config{Client: root, Mount: srv.Mount})
-	}
-	if err == nil {
-		err = operator.Setup(ctx)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "setting up Vault for Edge:", err)
-		_ = srv.Close()
-		return 1
-	}
-	code := m.Run()
-	if err := srv.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping Vault:", err)
-	}
-	if code != 0 {
+	if code := edgetest.Run(m); code != 0 {
 		return code
 	}
 	// With the embedded Vault gone, every connection to it is closed, so
 	// an HTTP client's connection goroutines end; an external Vault keeps
 	// idle connections (and their goroutines) open.
 	opts := []goleak.Option{before}
-	if srv.External {
+	if os.Getenv(edgetest.EnvAddr) != "" {
 		opts = append(opts,
 			goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))
@@ -84,85 +55,57 @@ func run(m *testing.M) int {
 	return 0
 }
 
-// unique returns prefix followed by random hex, for names no other test
-// uses.
-func unique(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-// newUser makes a fresh Vault user with its own identity entity and the
-// Edge user policy, as an operator would.
-func newUser(t testing.TB) vaulttest.User {
-	t.Helper()
-	u, err := vault.NewUser(context.Background(), unique("u"), operator.UserPolicyName())
-	require.NoError(t, err)
-	return u
-}
-
-// newOrg makes a fresh org with the given admins.
-func newOrg(t testing.TB, admins ...vaulttest.User) string {
-	t.Helper()
-	ctx := context.Background()
-	org := unique("org")
-	require.NoError(t, operator.CreateOrg(ctx, org))
-	for _, a := range admins {
-		require.NoError(t, operator.AddAdmin(ctx, org, a.EntityID))
-	}
-	return org
-}
-
 // newSession returns a session for a fresh user, admin of a fresh org.
 func newSession(t testing.TB) *edge.Session {
 	t.Helper()
-	u := newUser(t)
-	return sessionFor(t, u.Token, newOrg(t, u))
-}
-
-func sessionFor(t testing.TB, token, org string) *edge.Session {
-	t.Helper()
-	sess, err := edge.NewSession(context.Background(), edge.Config{
-		Address: vault.Addr,
-		Token:   token,
-		Org:     org,
-		Mount:   vault.Mount,
-	})
-	require.NoError(t, err)
-	return sess
-}
-
-// scopeOps is one scope's six operations, so that a test runs the same
-// steps on user and org secrets.
-type scopeOps struct {
-	name   string
-	list   func(context.Context) ([]string, error)
-	read   func(context.Context, string) (edge.Secret, error)
-	create func(context.Context, string, edge.Secret) error
-	update func(context.Context, string, edge.Secret) error
-	delete func(context.Context, string) error
-	wrap   func(context.Context, string, ...edge.WrapOption) (*edge.WrappedSecret, error)
-}
-
-func userOps(s *edge.Session) scopeOps {
-	x := s.Secrets
-	return scopeOps{"user", x.ListUserSecrets, x.ReadUserSecret, x.CreateUserSecret, x.UpdateUserSecret, x.DeleteUserSecret, x.WrapUserSecret}
-}
-
-func orgOps(s *edge.Session) scopeOps {
-	x := s.Secrets
-	return scopeOps{"org", x.ListOrgSecrets, x.ReadOrgSecret, x.CreateOrgSecret, x.UpdateOrgSecret, x.DeleteOrgSecret, x.WrapOrgSecret}
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
+	return vault.Session(t, u, vault.NewOrg(t, u))
 }
 
 // forEachScope runs f as a subtest for user secrets and for org secrets,
 // each on a fresh session (fresh user, fresh org).
-func forEachScope(t *testing.T, f func(t *testing.T, sess *edge.Session, ops scopeOps)) {
-	for _, pick := range []func(*edge.Session) scopeOps{userOps, orgOps} {
+func forEachScope(t *testing.T, f func(t *testing.T, sess *edge.Session, ops scopes.Ops)) {
+	for _, pick := range []func(*edge.Session) scopes.Ops{scopes.User, scopes.Org} {
 		sess := newSession(t)
 		ops := pick(sess)
-		t.Run(ops.name, func(t *testing.T) {
+		t.Run(ops.Name, func(t *testing.T) {
 			t.Parallel()
 			f(t, sess, ops)
 		})
 	}
+}
+
+// rawDo sends one request to the Vault at addr with net/http, for what
+// vault/api would not send as the test means it, and returns the status
+// code and the body. path is the request path with any query, such as
+// "/v1/sys/mounts/x", sent as given; token, unless empty, goes in
+// X-Vault-Token; body, unless nil, is sent as JSON.
+func rawDo(ctx context.Context, addr, method, path, token string, body any) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, addr+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if token != "" {
+		req.Header.Set("X-Vault-Token", token)
+	}
+	req.Header.Set("X-Vault-Request", "true")
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge/edgetest"
 )
 
 // proxy sits between a session and the real Vault: it counts requests and
@@ -27,7 +29,8 @@ type proxy struct {
 
 func newProxy(t *testing.T) *proxy {
 	t.Helper()
-	target, err := url.Parse(vault.Addr)
+	vault := edgetest.Start(t)
+	target, err := url.Parse(vault.Addr())
 	require.NoError(t, err)
 	p := &proxy{}
 	rp := httputil.NewSingleHostReverseProxy(target)

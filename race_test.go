@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
 // TestRaceCreateSameName: 50 goroutines create one name at once, 20
@@ -20,7 +22,7 @@ import (
 // ErrAlreadyExists, and the stored value is the winner's.
 func TestRaceCreateSameName(t *testing.T) {
 	const goroutines, rounds = 50, 20
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		for round := range rounds {
 			name := fmt.Sprintf("race-create-%d", round)
@@ -32,7 +34,7 @@ func TestRaceCreateSameName(t *testing.T) {
 				go func() {
 					defer done.Done()
 					start.Wait()
-					errs[g] = ops.create(ctx, name, edge.Secret{"writer": g})
+					errs[g] = ops.Create(ctx, name, edge.Secret{"writer": g})
 				}()
 			}
 			start.Done()
@@ -52,7 +54,7 @@ func TestRaceCreateSameName(t *testing.T) {
 			}
 			require.NotEqual(t, -1, winner, "round %d: nobody won", round)
 			assert.Equal(t, goroutines-1, exists, "round %d", round)
-			got, err := ops.read(ctx, name)
+			got, err := ops.Read(ctx, name)
 			require.NoError(t, err)
 			assert.Equal(t, json.Number(strconv.Itoa(winner)), got["writer"], "round %d: the winner's value is stored", round)
 		}
@@ -70,7 +72,7 @@ func TestRaceUpdateDelete(t *testing.T) {
 		rounds = 100
 	}
 	const workers = 8 // rounds run on 8 names at once
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		var mu sync.Mutex
 		outcomes := map[string]int{}
@@ -81,15 +83,15 @@ func TestRaceUpdateDelete(t *testing.T) {
 				defer wg.Done()
 				name := fmt.Sprintf("race-upd-del-%d", w)
 				for round := w; round < rounds; round += workers {
-					if !assert.NoError(t, ops.create(ctx, name, edge.Secret{"v": "created"})) {
+					if !assert.NoError(t, ops.Create(ctx, name, edge.Secret{"v": "created"})) {
 						return
 					}
 					var updErr, delErr error
 					var both, start sync.WaitGroup
 					start.Add(1)
 					both.Add(2)
-					go func() { defer both.Done(); start.Wait(); updErr = ops.update(ctx, name, edge.Secret{"v": "updated"}) }()
-					go func() { defer both.Done(); start.Wait(); delErr = ops.delete(ctx, name) }()
+					go func() { defer both.Done(); start.Wait(); updErr = ops.Update(ctx, name, edge.Secret{"v": "updated"}) }()
+					go func() { defer both.Done(); start.Wait(); delErr = ops.Delete(ctx, name) }()
 					start.Done()
 					both.Wait()
 
@@ -99,7 +101,7 @@ func TestRaceUpdateDelete(t *testing.T) {
 						outcome = "update found it deleted"
 						assert.ErrorIs(t, updErr, edge.ErrNotFound, "round %d", round)
 					}
-					_, err := ops.read(ctx, name)
+					_, err := ops.Read(ctx, name)
 					assert.ErrorIs(t, err, edge.ErrNotFound, "round %d: the secret came back", round)
 					mu.Lock()
 					outcomes[outcome]++
@@ -109,7 +111,7 @@ func TestRaceUpdateDelete(t *testing.T) {
 		}
 		wg.Wait()
 		// Still gone after every update has returned.
-		names, err := ops.list(ctx)
+		names, err := ops.List(ctx)
 		require.NoError(t, err)
 		assert.Empty(t, names)
 		t.Logf("%d rounds: %v", rounds, outcomes)
@@ -122,10 +124,10 @@ func TestRaceUpdateDelete(t *testing.T) {
 // updates: a write that lost the check-and-set race made no version.
 func TestRaceConcurrentUpdates(t *testing.T) {
 	const writers = 20
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		name := "race-updates"
-		require.NoError(t, ops.create(ctx, name, edge.Secret{"writer": -1}))
+		require.NoError(t, ops.Create(ctx, name, edge.Secret{"writer": -1}))
 		errs := make([]error, writers)
 		var start, done sync.WaitGroup
 		start.Add(1)
@@ -134,7 +136,7 @@ func TestRaceConcurrentUpdates(t *testing.T) {
 			go func() {
 				defer done.Done()
 				start.Wait()
-				errs[g] = ops.update(ctx, name, edge.Secret{"writer": g})
+				errs[g] = ops.Update(ctx, name, edge.Secret{"writer": g})
 			}()
 		}
 		start.Done()
@@ -149,10 +151,10 @@ func TestRaceConcurrentUpdates(t *testing.T) {
 			assert.ErrorIs(t, err, edge.ErrConflict, "writer %d", g)
 		}
 		require.NotEmpty(t, succeeded)
-		got, err := ops.read(ctx, name)
+		got, err := ops.Read(ctx, name)
 		require.NoError(t, err)
 		assert.True(t, succeeded[got["writer"].(json.Number)], "the final value %v is one a successful update wrote", got["writer"])
-		assert.Equal(t, 1+len(succeeded), currentVersion(t, sess, ops.name, name))
+		assert.Equal(t, 1+len(succeeded), currentVersion(t, sess, ops.Name, name))
 		t.Logf("%d of %d updates succeeded, %d gave up with ErrConflict", len(succeeded), writers, writers-len(succeeded))
 	})
 }
@@ -161,13 +163,14 @@ func TestRaceConcurrentUpdates(t *testing.T) {
 // token.
 func currentVersion(t *testing.T, sess *edge.Session, scope, name string) int {
 	t.Helper()
+	vault := edgetest.Start(t)
 	owner := sess.EntityID()
 	kind := "users"
 	if scope == "org" {
 		owner, kind = sess.Org(), "orgs"
 	}
-	path := fmt.Sprintf("/v1/%s/metadata/edge/%s/%s/%s", vault.Mount, kind, owner, name)
-	status, body, err := vault.Do(context.Background(), "GET", path, vault.RootToken, nil)
+	path := fmt.Sprintf("/v1/%s/metadata/edge/%s/%s/%s", vault.Mount(), kind, owner, name)
+	status, body, err := rawDo(context.Background(), vault.Addr(), "GET", path, vault.RootClient(t).Token(), nil)
 	require.NoError(t, err)
 	require.Equal(t, 200, status, string(body))
 	var meta struct {

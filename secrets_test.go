@@ -18,57 +18,60 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
 func TestLifecycle(t *testing.T) {
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	vault := edgetest.Start(t)
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 
-		names, err := ops.list(ctx)
+		names, err := ops.List(ctx)
 		require.NoError(t, err)
 		assert.Empty(t, names)
 		assert.NotNil(t, names, "an empty scope lists as an empty slice, not nil")
 
-		require.NoError(t, ops.create(ctx, "my-secret", edge.Secret{"secret": "value"}))
-		names, err = ops.list(ctx)
+		require.NoError(t, ops.Create(ctx, "my-secret", edge.Secret{"secret": "value"}))
+		names, err = ops.List(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"my-secret"}, names)
 
-		got, err := ops.read(ctx, "my-secret")
+		got, err := ops.Read(ctx, "my-secret")
 		require.NoError(t, err)
 		assert.Equal(t, edge.Secret{"secret": "value"}, got)
 
-		require.NoError(t, ops.update(ctx, "my-secret", edge.Secret{"other": "v2"}))
-		got, err = ops.read(ctx, "my-secret")
+		require.NoError(t, ops.Update(ctx, "my-secret", edge.Secret{"other": "v2"}))
+		got, err = ops.Read(ctx, "my-secret")
 		require.NoError(t, err)
 		assert.Equal(t, edge.Secret{"other": "v2"}, got, "update replaces the whole value")
 
-		w, err := ops.wrap(ctx, "my-secret")
+		w, err := ops.Wrap(ctx, "my-secret")
 		require.NoError(t, err)
 		assert.NotEmpty(t, w.Token)
-		assert.Equal(t, vault.Addr+"/v1/sys/wrapping/unwrap", w.UnwrapURL)
+		assert.Equal(t, vault.Addr()+"/v1/sys/wrapping/unwrap", w.UnwrapURL)
 
-		require.NoError(t, ops.delete(ctx, "my-secret"))
-		_, err = ops.read(ctx, "my-secret")
+		require.NoError(t, ops.Delete(ctx, "my-secret"))
+		_, err = ops.Read(ctx, "my-secret")
 		assert.ErrorIs(t, err, edge.ErrNotFound)
-		names, err = ops.list(ctx)
+		names, err = ops.List(ctx)
 		require.NoError(t, err)
 		assert.Empty(t, names)
 
-		require.NoError(t, ops.create(ctx, "my-secret", edge.Secret{"again": true}), "a deleted name can be created again")
-		got, err = ops.read(ctx, "my-secret")
+		require.NoError(t, ops.Create(ctx, "my-secret", edge.Secret{"again": true}), "a deleted name can be created again")
+		got, err = ops.Read(ctx, "my-secret")
 		require.NoError(t, err)
 		assert.Equal(t, edge.Secret{"again": true}, got)
 	})
 }
 
 func TestListIsSorted(t *testing.T) {
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		for _, n := range []string{"zeta", "Alpha", "beta", "_x", "0-first", "beta2"} {
-			require.NoError(t, ops.create(ctx, n, edge.Secret{"n": n}))
+			require.NoError(t, ops.Create(ctx, n, edge.Secret{"n": n}))
 		}
-		names, err := ops.list(ctx)
+		names, err := ops.List(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"0-first", "Alpha", "_x", "beta", "beta2", "zeta"}, names)
 	})
@@ -101,37 +104,37 @@ func TestValuesRoundTripExactly(t *testing.T) {
 		"nested":  map[string]any{"list": []any{json.Number("1"), "two", []any{json.Number("3.5")}, map[string]any{}}, "deep": map[string]any{"k": "v"}},
 		"ключ":    "non-ASCII key",
 	}
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
-		require.NoError(t, ops.create(ctx, "exact", value))
-		got, err := ops.read(ctx, "exact")
+		require.NoError(t, ops.Create(ctx, "exact", value))
+		got, err := ops.Read(ctx, "exact")
 		require.NoError(t, err)
 		assert.Equal(t, want, got)
 		n, err := got["big"].(json.Number).Int64()
 		require.NoError(t, err)
 		assert.Equal(t, int64(math.MaxInt64), n)
 
-		require.NoError(t, ops.update(ctx, "exact", edge.Secret{"tenth": 0.1}))
-		got, err = ops.read(ctx, "exact")
+		require.NoError(t, ops.Update(ctx, "exact", edge.Secret{"tenth": 0.1}))
+		got, err = ops.Read(ctx, "exact")
 		require.NoError(t, err)
 		assert.Equal(t, edge.Secret{"tenth": json.Number("0.1")}, got)
 	})
 }
 
 func TestErrors(t *testing.T) {
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
-		require.NoError(t, ops.create(ctx, "exists", edge.Secret{"v": 1}))
+		require.NoError(t, ops.Create(ctx, "exists", edge.Secret{"v": 1}))
 		tests := []struct {
 			name string
 			call func() error
 			want error
 		}{
-			{"create existing", func() error { return ops.create(ctx, "exists", edge.Secret{"v": 2}) }, edge.ErrAlreadyExists},
-			{"read missing", func() error { _, err := ops.read(ctx, "missing"); return err }, edge.ErrNotFound},
-			{"update missing", func() error { return ops.update(ctx, "missing", edge.Secret{"v": 1}) }, edge.ErrNotFound},
-			{"wrap missing", func() error { _, err := ops.wrap(ctx, "missing"); return err }, edge.ErrNotFound},
-			{"delete missing", func() error { return ops.delete(ctx, "missing") }, nil},
+			{"create existing", func() error { return ops.Create(ctx, "exists", edge.Secret{"v": 2}) }, edge.ErrAlreadyExists},
+			{"read missing", func() error { _, err := ops.Read(ctx, "missing"); return err }, edge.ErrNotFound},
+			{"update missing", func() error { return ops.Update(ctx, "missing", edge.Secret{"v": 1}) }, edge.ErrNotFound},
+			{"wrap missing", func() error { _, err := ops.Wrap(ctx, "missing"); return err }, edge.ErrNotFound},
+			{"delete missing", func() error { return ops.Delete(ctx, "missing") }, nil},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -143,18 +146,18 @@ func TestErrors(t *testing.T) {
 				assert.ErrorIs(t, err, tt.want)
 				var e *edge.Error
 				require.ErrorAs(t, err, &e)
-				assert.Equal(t, ops.name, e.Scope)
+				assert.Equal(t, ops.Name, e.Scope)
 			})
 		}
-		got, err := ops.read(ctx, "exists")
+		got, err := ops.Read(ctx, "exists")
 		require.NoError(t, err)
 		assert.Equal(t, edge.Secret{"v": json.Number("1")}, got, "a refused create changes nothing")
 
 		// Update never resurrects: after a delete, it is NotFound and
 		// the secret stays gone.
-		require.NoError(t, ops.delete(ctx, "exists"))
-		assert.ErrorIs(t, ops.update(ctx, "exists", edge.Secret{"v": 3}), edge.ErrNotFound)
-		_, err = ops.read(ctx, "exists")
+		require.NoError(t, ops.Delete(ctx, "exists"))
+		assert.ErrorIs(t, ops.Update(ctx, "exists", edge.Secret{"v": 3}), edge.ErrNotFound)
+		_, err = ops.Read(ctx, "exists")
 		assert.ErrorIs(t, err, edge.ErrNotFound)
 	})
 }
@@ -162,35 +165,36 @@ func TestErrors(t *testing.T) {
 // TestBadInputSendsNothing checks every operation refuses bad names and
 // values with ErrBadEntry before any request reaches Vault.
 func TestBadInputSendsNothing(t *testing.T) {
+	vault := edgetest.Start(t)
 	p := newProxy(t)
-	u := newUser(t)
-	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: newOrg(t, u), Mount: vault.Mount})
+	u := vault.NewUser(t)
+	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: vault.NewOrg(t, u), Mount: vault.Mount()})
 	require.NoError(t, err)
 
 	badNames := []string{"", ".", "..", "../x", "a/b", "/", "a b", "%2e%2e", "..%2F", "café", "a\x00", strings.Repeat("x", 257)}
 	badValues := []edge.Secret{nil, {"f": func() {}}, {"c": make(chan int)}, {"n": math.NaN()}, {"n": math.Inf(1)}, {"n": math.Inf(-1)}, {"s": "\xff"}, {"\xfe": "k"}}
-	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
-		t.Run(ops.name, func(t *testing.T) {
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
+		t.Run(ops.Name, func(t *testing.T) {
 			ctx := context.Background()
 			before := p.requests.Load()
 			for _, name := range badNames {
 				calls := map[string]error{
-					"read":   func() error { _, err := ops.read(ctx, name); return err }(),
-					"create": ops.create(ctx, name, edge.Secret{"v": 1}),
-					"update": ops.update(ctx, name, edge.Secret{"v": 1}),
-					"delete": ops.delete(ctx, name),
-					"wrap":   func() error { _, err := ops.wrap(ctx, name); return err }(),
+					"read":   func() error { _, err := ops.Read(ctx, name); return err }(),
+					"create": ops.Create(ctx, name, edge.Secret{"v": 1}),
+					"update": ops.Update(ctx, name, edge.Secret{"v": 1}),
+					"delete": ops.Delete(ctx, name),
+					"wrap":   func() error { _, err := ops.Wrap(ctx, name); return err }(),
 				}
 				for op, err := range calls {
 					assert.ErrorIs(t, err, edge.ErrBadEntry, "%s %q", op, name)
 				}
 			}
 			for i, v := range badValues {
-				assert.ErrorIs(t, ops.create(ctx, "good", v), edge.ErrBadEntry, "create value %d", i)
-				assert.ErrorIs(t, ops.update(ctx, "good", v), edge.ErrBadEntry, "update value %d", i)
+				assert.ErrorIs(t, ops.Create(ctx, "good", v), edge.ErrBadEntry, "create value %d", i)
+				assert.ErrorIs(t, ops.Update(ctx, "good", v), edge.ErrBadEntry, "update value %d", i)
 			}
 			for _, ttl := range []time.Duration{0, -time.Second} {
-				_, err := ops.wrap(ctx, "good", edge.WithWrapTTL(ttl))
+				_, err := ops.Wrap(ctx, "good", edge.WithWrapTTL(ttl))
 				assert.ErrorIs(t, err, edge.ErrBadEntry, "wrap TTL %v", ttl)
 			}
 			assert.Equal(t, before, p.requests.Load(), "bad input must not reach Vault")
@@ -200,25 +204,26 @@ func TestBadInputSendsNothing(t *testing.T) {
 
 // TestRequestCounts pins how many requests each operation sends.
 func TestRequestCounts(t *testing.T) {
+	vault := edgetest.Start(t)
 	p := newProxy(t)
-	u := newUser(t)
-	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: newOrg(t, u), Mount: vault.Mount})
+	u := vault.NewUser(t)
+	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: vault.NewOrg(t, u), Mount: vault.Mount()})
 	require.NoError(t, err)
-	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
-		t.Run(ops.name, func(t *testing.T) {
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
+		t.Run(ops.Name, func(t *testing.T) {
 			ctx := context.Background()
 			steps := []struct {
 				name string
 				call func() error
 				want int64
 			}{
-				{"create", func() error { return ops.create(ctx, "s", edge.Secret{"v": 1}) }, 1},
-				{"create existing", func() error { return ops.create(ctx, "s", edge.Secret{"v": 1}) }, 1},
-				{"read", func() error { _, err := ops.read(ctx, "s"); return err }, 1},
-				{"list", func() error { _, err := ops.list(ctx); return err }, 1},
-				{"update", func() error { return ops.update(ctx, "s", edge.Secret{"v": 2}) }, 2},
-				{"wrap", func() error { _, err := ops.wrap(ctx, "s"); return err }, 1},
-				{"delete", func() error { return ops.delete(ctx, "s") }, 1},
+				{"create", func() error { return ops.Create(ctx, "s", edge.Secret{"v": 1}) }, 1},
+				{"create existing", func() error { return ops.Create(ctx, "s", edge.Secret{"v": 1}) }, 1},
+				{"read", func() error { _, err := ops.Read(ctx, "s"); return err }, 1},
+				{"list", func() error { _, err := ops.List(ctx); return err }, 1},
+				{"update", func() error { return ops.Update(ctx, "s", edge.Secret{"v": 2}) }, 2},
+				{"wrap", func() error { _, err := ops.Wrap(ctx, "s"); return err }, 1},
+				{"delete", func() error { return ops.Delete(ctx, "s") }, 1},
 			}
 			for _, st := range steps {
 				before := p.requests.Load()
@@ -233,9 +238,9 @@ func TestRequestCounts(t *testing.T) {
 }
 
 func TestConcurrentUpdatesLoseNothing(t *testing.T) {
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
-		require.NoError(t, ops.create(ctx, "counter", edge.Secret{"by": -1}))
+		require.NoError(t, ops.Create(ctx, "counter", edge.Secret{"by": -1}))
 		const writers = 6
 		errs := make([]error, writers)
 		var wg sync.WaitGroup
@@ -243,7 +248,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = ops.update(ctx, "counter", edge.Secret{"by": i})
+				errs[i] = ops.Update(ctx, "counter", edge.Secret{"by": i})
 			}()
 		}
 		wg.Wait()
@@ -256,7 +261,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 			assert.ErrorIs(t, err, edge.ErrConflict)
 		}
 		assert.Positive(t, succeeded)
-		got, err := ops.read(ctx, "counter")
+		got, err := ops.Read(ctx, "counter")
 		require.NoError(t, err)
 		by, err := got["by"].(json.Number).Int64()
 		require.NoError(t, err)
@@ -266,21 +271,21 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 }
 
 func TestUpdateNeverResurrects(t *testing.T) {
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		for i := range 15 {
-			require.NoError(t, ops.create(ctx, "racy", edge.Secret{"i": i}))
+			require.NoError(t, ops.Create(ctx, "racy", edge.Secret{"i": i}))
 			var wg sync.WaitGroup
 			var updateErr, deleteErr error
 			wg.Add(2)
-			go func() { defer wg.Done(); updateErr = ops.update(ctx, "racy", edge.Secret{"i": "updated"}) }()
-			go func() { defer wg.Done(); deleteErr = ops.delete(ctx, "racy") }()
+			go func() { defer wg.Done(); updateErr = ops.Update(ctx, "racy", edge.Secret{"i": "updated"}) }()
+			go func() { defer wg.Done(); deleteErr = ops.Delete(ctx, "racy") }()
 			wg.Wait()
 			require.NoError(t, deleteErr)
 			if updateErr != nil {
 				require.ErrorIs(t, updateErr, edge.ErrNotFound)
 			}
-			_, err := ops.read(ctx, "racy")
+			_, err := ops.Read(ctx, "racy")
 			require.ErrorIs(t, err, edge.ErrNotFound, "round %d: the deleted secret came back", i)
 		}
 	})
@@ -290,29 +295,30 @@ func TestUpdateNeverResurrects(t *testing.T) {
 // Update's metadata read and its write: the write must fail its
 // check-and-set and Update report ErrNotFound, leaving the secret gone.
 func TestUpdateDeleteBetweenReadAndWrite(t *testing.T) {
+	vault := edgetest.Start(t)
 	p := newProxy(t)
-	u := newUser(t)
-	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: newOrg(t, u), Mount: vault.Mount})
+	u := vault.NewUser(t)
+	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: vault.NewOrg(t, u), Mount: vault.Mount()})
 	require.NoError(t, err)
-	direct := sessionFor(t, u.Token, sess.Org())
-	for _, pair := range [][2]scopeOps{{userOps(sess), userOps(direct)}, {orgOps(sess), orgOps(direct)}} {
+	direct := vault.Session(t, u, sess.Org())
+	for _, pair := range [][2]scopes.Ops{{scopes.User(sess), scopes.User(direct)}, {scopes.Org(sess), scopes.Org(direct)}} {
 		through, owner := pair[0], pair[1]
-		t.Run(through.name, func(t *testing.T) {
+		t.Run(through.Name, func(t *testing.T) {
 			ctx := context.Background()
-			require.NoError(t, owner.create(ctx, "racy", edge.Secret{"v": "original"}))
+			require.NoError(t, owner.Create(ctx, "racy", edge.Secret{"v": "original"}))
 			deleted := false
 			p.setModify(func(resp *http.Response) error {
 				if !deleted && resp.Request.Method == http.MethodGet && strings.Contains(resp.Request.URL.Path, "/metadata/") {
 					deleted = true
-					return owner.delete(ctx, "racy")
+					return owner.Delete(ctx, "racy")
 				}
 				return nil
 			})
 			defer p.setModify(nil)
-			err := through.update(ctx, "racy", edge.Secret{"v": "updated"})
+			err := through.Update(ctx, "racy", edge.Secret{"v": "updated"})
 			require.True(t, deleted, "the proxy saw the metadata read")
 			assert.ErrorIs(t, err, edge.ErrNotFound)
-			_, err = owner.read(ctx, "racy")
+			_, err = owner.Read(ctx, "racy")
 			assert.ErrorIs(t, err, edge.ErrNotFound, "the deleted secret came back")
 		})
 	}
@@ -322,17 +328,16 @@ func TestUpdateDeleteBetweenReadAndWrite(t *testing.T) {
 // destroyed through the KV v2 API: they read as NotFound, and Update does
 // not bring them back.
 func TestKVDeletedVersions(t *testing.T) {
-	u := newUser(t)
-	sess := sessionFor(t, u.Token, newOrg(t, u))
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
+	sess := vault.Session(t, u, vault.NewOrg(t, u))
 	ctx := context.Background()
-	client, err := api.NewClient(&api.Config{Address: vault.Addr})
-	require.NoError(t, err)
-	client.SetToken(vault.RootToken)
-	base := vault.Mount + "/%s/edge/users/" + u.EntityID + "/"
+	client := vault.RootClient(t)
+	base := vault.Mount() + "/%s/edge/users/" + u.EntityID + "/"
 	path := func(kind, name string) string { return strings.Replace(base, "%s", kind, 1) + name }
 
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "soft", edge.Secret{"v": 1}))
-	_, err = client.Logical().DeleteWithContext(ctx, path("data", "soft"))
+	_, err := client.Logical().DeleteWithContext(ctx, path("data", "soft"))
 	require.NoError(t, err)
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "destroyed", edge.Secret{"v": 1}))
 	_, err = client.Logical().WriteWithContext(ctx, path("destroy", "destroyed"), map[string]any{"versions": []int{1}})
@@ -377,10 +382,10 @@ func redeem(t *testing.T, w *edge.WrappedSecret) (int, []byte) {
 }
 
 func TestWrapRedeemsOnceWithPlainPOST(t *testing.T) {
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
-		require.NoError(t, ops.create(ctx, "handover", edge.Secret{"secret": "value", "n": 42}))
-		w, err := ops.wrap(ctx, "handover", edge.WithWrapTTL(90*time.Second))
+		require.NoError(t, ops.Create(ctx, "handover", edge.Secret{"secret": "value", "n": 42}))
+		w, err := ops.Wrap(ctx, "handover", edge.WithWrapTTL(90*time.Second))
 		require.NoError(t, err)
 		assert.Equal(t, 90*time.Second, w.TTL)
 		assert.WithinDuration(t, time.Now(), w.CreationTime, 5*time.Second)
@@ -407,9 +412,10 @@ func TestWrapRedeemsOnceWithPlainPOST(t *testing.T) {
 // or carry the data beside it: the SDK must refuse it and never show the
 // value.
 func TestWrapFailsClosed(t *testing.T) {
+	vault := edgetest.Start(t)
 	p := newProxy(t)
-	u := newUser(t)
-	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Mount: vault.Mount})
+	u := vault.NewUser(t)
+	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Mount: vault.Mount()})
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"password": "hunter2"}))
@@ -446,29 +452,33 @@ func TestWrapFailsClosed(t *testing.T) {
 // TestWrapEnvDoesNotLeak sets VAULT_WRAP_TTL, which makes vault/api wrap
 // every request by default: every operation must still be right.
 func TestWrapEnvDoesNotLeak(t *testing.T) {
+	vault := edgetest.Start(t)
+	// The user and org first: edgetest's own logins would obey
+	// VAULT_WRAP_TTL too.
+	u := vault.NewUser(t)
+	org := vault.NewOrg(t, u)
 	t.Setenv("VAULT_WRAP_TTL", "60s")
-	u := newUser(t)
-	sess := sessionFor(t, u.Token, newOrg(t, u))
+	sess := vault.Session(t, u, org)
 	ctx := context.Background()
-	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
-		t.Run(ops.name, func(t *testing.T) {
-			require.NoError(t, ops.create(ctx, "s", edge.Secret{"v": "one"}))
-			assert.ErrorIs(t, ops.create(ctx, "s", edge.Secret{"v": "x"}), edge.ErrAlreadyExists)
-			got, err := ops.read(ctx, "s")
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
+		t.Run(ops.Name, func(t *testing.T) {
+			require.NoError(t, ops.Create(ctx, "s", edge.Secret{"v": "one"}))
+			assert.ErrorIs(t, ops.Create(ctx, "s", edge.Secret{"v": "x"}), edge.ErrAlreadyExists)
+			got, err := ops.Read(ctx, "s")
 			require.NoError(t, err)
 			assert.Equal(t, edge.Secret{"v": "one"}, got)
-			names, err := ops.list(ctx)
+			names, err := ops.List(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, []string{"s"}, names)
-			require.NoError(t, ops.update(ctx, "s", edge.Secret{"v": "two"}))
-			got, err = ops.read(ctx, "s")
+			require.NoError(t, ops.Update(ctx, "s", edge.Secret{"v": "two"}))
+			got, err = ops.Read(ctx, "s")
 			require.NoError(t, err)
 			assert.Equal(t, edge.Secret{"v": "two"}, got)
-			w, err := ops.wrap(ctx, "s")
+			w, err := ops.Wrap(ctx, "s")
 			require.NoError(t, err)
 			assert.Equal(t, 5*time.Minute, w.TTL, "the session's TTL, not VAULT_WRAP_TTL")
-			require.NoError(t, ops.delete(ctx, "s"))
-			_, err = ops.read(ctx, "s")
+			require.NoError(t, ops.Delete(ctx, "s"))
+			_, err = ops.Read(ctx, "s")
 			assert.ErrorIs(t, err, edge.ErrNotFound)
 		})
 	}
@@ -477,13 +487,14 @@ func TestWrapEnvDoesNotLeak(t *testing.T) {
 // TestVaultFailures covers answers that are neither a success nor one of
 // the classified errors: the *Error wraps vault/api's *ResponseError.
 func TestVaultFailures(t *testing.T) {
+	vault := edgetest.Start(t)
 	p := newProxy(t)
-	u := newUser(t)
+	u := vault.NewUser(t)
 	client, err := api.NewClient(&api.Config{Address: p.URL})
 	require.NoError(t, err)
 	client.SetMaxRetries(0)
 	client.SetToken(u.Token)
-	sess, err := edge.NewSession(context.Background(), edge.Config{Client: client, Org: newOrg(t, u), Mount: vault.Mount})
+	sess, err := edge.NewSession(context.Background(), edge.Config{Client: client, Org: vault.NewOrg(t, u), Mount: vault.Mount()})
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": "hunter2"}))
@@ -494,17 +505,17 @@ func TestVaultFailures(t *testing.T) {
 		return nil
 	})
 	defer p.setModify(nil)
-	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
 		calls := map[string]error{
-			"list":   func() error { _, err := ops.list(ctx); return err }(),
-			"read":   func() error { _, err := ops.read(ctx, "s"); return err }(),
-			"create": ops.create(ctx, "t", edge.Secret{"v": "hunter2"}),
-			"update": ops.update(ctx, "s", edge.Secret{"v": "hunter2"}),
-			"delete": ops.delete(ctx, "s"),
-			"wrap":   func() error { _, err := ops.wrap(ctx, "s"); return err }(),
+			"list":   func() error { _, err := ops.List(ctx); return err }(),
+			"read":   func() error { _, err := ops.Read(ctx, "s"); return err }(),
+			"create": ops.Create(ctx, "t", edge.Secret{"v": "hunter2"}),
+			"update": ops.Update(ctx, "s", edge.Secret{"v": "hunter2"}),
+			"delete": ops.Delete(ctx, "s"),
+			"wrap":   func() error { _, err := ops.Wrap(ctx, "s"); return err }(),
 		}
 		for op, err := range calls {
-			t.Run(ops.name+"/"+op, func(t *testing.T) {
+			t.Run(ops.Name+"/"+op, func(t *testing.T) {
 				var re *api.ResponseError
 				require.ErrorAs(t, err, &re)
 				assert.Equal(t, http.StatusBadGateway, re.StatusCode)
@@ -523,21 +534,21 @@ func TestVaultFailures(t *testing.T) {
 }
 
 func TestPermissionDenied(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u, err := vault.NewUser(ctx, unique("nopolicy"), "default")
-	require.NoError(t, err)
-	sess := sessionFor(t, u.Token, unique("org"))
-	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
+	u := vault.NewUser(t, edgetest.WithPolicies())
+	sess := vault.Session(t, u, edgetest.UniqueName("org"))
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
 		calls := map[string]error{
-			"list":   func() error { _, err := ops.list(ctx); return err }(),
-			"read":   func() error { _, err := ops.read(ctx, "s"); return err }(),
-			"create": ops.create(ctx, "s", edge.Secret{"v": 1}),
-			"update": ops.update(ctx, "s", edge.Secret{"v": 1}),
-			"delete": ops.delete(ctx, "s"),
-			"wrap":   func() error { _, err := ops.wrap(ctx, "s"); return err }(),
+			"list":   func() error { _, err := ops.List(ctx); return err }(),
+			"read":   func() error { _, err := ops.Read(ctx, "s"); return err }(),
+			"create": ops.Create(ctx, "s", edge.Secret{"v": 1}),
+			"update": ops.Update(ctx, "s", edge.Secret{"v": 1}),
+			"delete": ops.Delete(ctx, "s"),
+			"wrap":   func() error { _, err := ops.Wrap(ctx, "s"); return err }(),
 		}
 		for op, err := range calls {
-			t.Run(ops.name+"/"+op, func(t *testing.T) {
+			t.Run(ops.Name+"/"+op, func(t *testing.T) {
 				assert.ErrorIs(t, err, edge.ErrPermissionDenied)
 				assert.NotErrorIs(t, err, edge.ErrNotFound)
 				var re *api.ResponseError
@@ -550,34 +561,35 @@ func TestPermissionDenied(t *testing.T) {
 }
 
 func TestNewSession(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
+	u := vault.NewUser(t)
 
 	t.Run("bad token", func(t *testing.T) {
-		_, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr, Token: "hvs.not-a-real-token"})
+		_, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr(), Token: "hvs.not-a-real-token"})
 		assert.ErrorIs(t, err, edge.ErrPermissionDenied)
 		assert.NotContains(t, err.Error(), "hvs.not-a-real-token")
 	})
 	t.Run("revoked token", func(t *testing.T) {
-		v := newUser(t)
-		status, _, err := vault.Do(ctx, http.MethodPost, "/v1/auth/token/revoke-self", v.Token, nil)
+		v := vault.NewUser(t)
+		status, _, err := rawDo(ctx, vault.Addr(), http.MethodPost, "/v1/auth/token/revoke-self", v.Token, nil)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNoContent, status)
-		_, err = edge.NewSession(ctx, edge.Config{Address: vault.Addr, Token: v.Token})
+		_, err = edge.NewSession(ctx, edge.Config{Address: vault.Addr(), Token: v.Token})
 		assert.ErrorIs(t, err, edge.ErrPermissionDenied)
 	})
 	t.Run("no token", func(t *testing.T) {
 		t.Setenv("VAULT_TOKEN", "")
-		_, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr})
+		_, err := edge.NewSession(ctx, edge.Config{Address: vault.Addr()})
 		assert.ErrorIs(t, err, edge.ErrPermissionDenied)
 	})
 	t.Run("entity id", func(t *testing.T) {
-		sess := sessionFor(t, u.Token, "acme")
+		sess := vault.Session(t, u, "acme")
 		assert.Equal(t, u.EntityID, sess.EntityID())
 		assert.Equal(t, "acme", sess.Org())
 	})
 	t.Run("root token has no user scope", func(t *testing.T) {
-		sess := sessionFor(t, vault.RootToken, unique("org"))
+		sess := vault.NewSession(t, edge.Config{Token: vault.RootClient(t).Token(), Org: edgetest.UniqueName("org")})
 		_, err := sess.Secrets.ListUserSecrets(ctx)
 		assert.ErrorIs(t, err, edge.ErrNoEntity)
 		assert.ErrorIs(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": 1}), edge.ErrNoEntity)
@@ -588,7 +600,7 @@ func TestNewSession(t *testing.T) {
 	t.Run("no org", func(t *testing.T) {
 		t.Setenv("EDGE_ORG", "")
 		t.Setenv("EDGE_API_ORG", "")
-		sess := sessionFor(t, u.Token, "")
+		sess := vault.Session(t, u, "")
 		_, err := sess.Secrets.ListOrgSecrets(ctx)
 		assert.ErrorIs(t, err, edge.ErrNoOrg)
 		_, err = sess.Secrets.ListUserSecrets(ctx)
@@ -601,11 +613,11 @@ func TestNewSession(t *testing.T) {
 		"prefix with space":     {Prefix: "a b"},
 		"negative wrap TTL":     {WrapTTL: -time.Second},
 		"mount of another type": {Mount: "cubbyhole"},
-		"mount inside a mount":  {Mount: vault.Mount + "/edge"},
+		"mount inside a mount":  {Mount: vault.Mount() + "/edge"},
 	}
 	for name, cfg := range badConfigs {
 		t.Run(name, func(t *testing.T) {
-			cfg.Address, cfg.Token = vault.Addr, u.Token
+			cfg.Address, cfg.Token = vault.Addr(), u.Token
 			_, err := edge.NewSession(ctx, cfg)
 			assert.ErrorIs(t, err, edge.ErrBadEntry)
 		})
@@ -613,16 +625,17 @@ func TestNewSession(t *testing.T) {
 }
 
 func TestNewSessionFromEnvironment(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
-	t.Setenv("VAULT_ADDR", vault.Addr)
+	u := vault.NewUser(t)
+	t.Setenv("VAULT_ADDR", vault.Addr())
 	t.Setenv("VAULT_TOKEN", u.Token)
-	t.Setenv("EDGE_KV_MOUNT", vault.Mount)
+	t.Setenv("EDGE_KV_MOUNT", vault.Mount())
 	for _, env := range []string{"EDGE_ORG", "EDGE_API_ORG"} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv("EDGE_ORG", "")
 			t.Setenv("EDGE_API_ORG", "")
-			org := newOrg(t, u)
+			org := vault.NewOrg(t, u)
 			t.Setenv(env, org)
 			sess, err := edge.NewSession(ctx, edge.Config{})
 			require.NoError(t, err)
@@ -644,15 +657,19 @@ func TestNewSessionFromEnvironment(t *testing.T) {
 }
 
 func TestCallerClientUnchanged(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
-	client, err := api.NewClient(&api.Config{Address: vault.Addr})
+	// The users and org first: edgetest's own logins would obey
+	// VAULT_WRAP_TTL too.
+	u, other := vault.NewUser(t), vault.NewUser(t)
+	org := vault.NewOrg(t, u)
+	client, err := api.NewClient(&api.Config{Address: vault.Addr()})
 	require.NoError(t, err)
 	client.SetToken(u.Token)
 	client.AddHeader("X-Edge-Test", "kept")
 	t.Setenv("VAULT_WRAP_TTL", "30s")
 
-	sess, err := edge.NewSession(ctx, edge.Config{Client: client, Org: newOrg(t, u), Mount: vault.Mount})
+	sess, err := edge.NewSession(ctx, edge.Config{Client: client, Org: org, Mount: vault.Mount()})
 	require.NoError(t, err)
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": 1}))
 	got, err := sess.Secrets.ReadUserSecret(ctx, "s")
@@ -664,11 +681,10 @@ func TestCallerClientUnchanged(t *testing.T) {
 	assert.Equal(t, u.Token, client.Token())
 	assert.Nil(t, client.CurrentWrappingLookupFunc(), "the caller's wrapping lookup is untouched")
 	assert.Equal(t, "kept", client.Headers().Get("X-Edge-Test"))
-	assert.Equal(t, vault.Addr, client.Address())
+	assert.Equal(t, vault.Addr(), client.Address())
 
 	t.Run("token override", func(t *testing.T) {
-		other := newUser(t)
-		sess, err := edge.NewSession(ctx, edge.Config{Client: client, Token: other.Token, Mount: vault.Mount})
+		sess, err := edge.NewSession(ctx, edge.Config{Client: client, Token: other.Token, Mount: vault.Mount()})
 		require.NoError(t, err)
 		assert.Equal(t, other.EntityID, sess.EntityID())
 		assert.Equal(t, u.Token, client.Token())
@@ -703,13 +719,12 @@ func TestErrorsNeverShowValuesOrTokens(t *testing.T) {
 // client: the documented paths, values field by field, and the exact-JSON
 // envelope only for numbers Vault cannot return exactly.
 func TestStorageLayout(t *testing.T) {
-	u := newUser(t)
-	org := newOrg(t, u)
-	sess := sessionFor(t, u.Token, org)
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
+	org := vault.NewOrg(t, u)
+	sess := vault.Session(t, u, org)
 	ctx := context.Background()
-	root, err := api.NewClient(&api.Config{Address: vault.Addr})
-	require.NoError(t, err)
-	root.SetToken(vault.RootToken)
+	root := vault.RootClient(t)
 
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "plain", edge.Secret{"secret": "value", "n": 1}))
 	require.NoError(t, sess.Secrets.CreateOrgSecret(ctx, "big", edge.Secret{"n": int64(math.MaxInt64)}))
@@ -718,8 +733,8 @@ func TestStorageLayout(t *testing.T) {
 		path string
 		want map[string]any
 	}{
-		{vault.Mount + "/data/edge/users/" + u.EntityID + "/plain", map[string]any{"secret": "value", "n": json.Number("1")}},
-		{vault.Mount + "/data/edge/orgs/" + org + "/big", map[string]any{"_edge_json": `{"n":9223372036854775807}`}},
+		{vault.Mount() + "/data/edge/users/" + u.EntityID + "/plain", map[string]any{"secret": "value", "n": json.Number("1")}},
+		{vault.Mount() + "/data/edge/orgs/" + org + "/big", map[string]any{"_edge_json": `{"n":9223372036854775807}`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -734,12 +749,14 @@ func TestStorageLayout(t *testing.T) {
 // TestNewSessionChecksMount: a KV version 1 mount (Vault's test core puts
 // one at secret/) is refused, since create-once and versions need KV v2.
 func TestNewSessionChecksMount(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	mount := unique("kv1")
-	status, body, err := vault.Do(ctx, http.MethodPost, "/v1/sys/mounts/"+mount, vault.RootToken, map[string]any{"type": "kv", "options": map[string]any{"version": "1"}})
+	root := vault.RootClient(t).Token()
+	mount := edgetest.UniqueName("kv1")
+	status, body, err := rawDo(ctx, vault.Addr(), http.MethodPost, "/v1/sys/mounts/"+mount, root, map[string]any{"type": "kv", "options": map[string]any{"version": "1"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, status, string(body))
-	_, err = edge.NewSession(ctx, edge.Config{Address: vault.Addr, Token: vault.RootToken, Mount: mount})
+	_, err = edge.NewSession(ctx, edge.Config{Address: vault.Addr(), Token: root, Mount: mount})
 	assert.ErrorIs(t, err, edge.ErrBadEntry)
 	assert.Contains(t, err.Error(), "KV version 1, not KV version 2")
 }
@@ -748,8 +765,9 @@ func TestNewSessionChecksMount(t *testing.T) {
 // entity id that would change the path: the session is refused, and no
 // other request is sent.
 func TestNewSessionChecksEntityID(t *testing.T) {
+	vault := edgetest.Start(t)
 	p := newProxy(t)
-	u := newUser(t)
+	u := vault.NewUser(t)
 	for _, bad := range []string{"../x", "a/b", "%2e%2e", ""} {
 		t.Run(bad, func(t *testing.T) {
 			p.setModify(func(resp *http.Response) error {
@@ -759,7 +777,7 @@ func TestNewSessionChecksEntityID(t *testing.T) {
 			})
 			defer p.setModify(nil)
 			before := p.requests.Load()
-			sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Mount: vault.Mount})
+			sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Mount: vault.Mount()})
 			if bad == "" {
 				// No entity: a session without user scope.
 				require.NoError(t, err)
@@ -774,13 +792,14 @@ func TestNewSessionChecksEntityID(t *testing.T) {
 }
 
 func TestCallerClientCloneToken(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
-	client, err := api.NewClient(&api.Config{Address: vault.Addr})
+	u := vault.NewUser(t)
+	client, err := api.NewClient(&api.Config{Address: vault.Addr()})
 	require.NoError(t, err)
 	client.SetToken(u.Token)
 	client.SetCloneToken(true)
-	sess, err := edge.NewSession(ctx, edge.Config{Client: client, Mount: vault.Mount})
+	sess, err := edge.NewSession(ctx, edge.Config{Client: client, Mount: vault.Mount()})
 	require.NoError(t, err)
 	assert.Equal(t, u.EntityID, sess.EntityID())
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": 1}))
@@ -788,11 +807,11 @@ func TestCallerClientCloneToken(t *testing.T) {
 	assert.True(t, client.CloneToken())
 
 	t.Run("unix socket beside Address", func(t *testing.T) {
-		sess, err := edge.NewSession(ctx, edge.Config{Client: client, Address: unixVault(t), Mount: vault.Mount})
+		sess, err := edge.NewSession(ctx, edge.Config{Client: client, Address: unixVault(t), Mount: vault.Mount()})
 		require.NoError(t, err)
 		defer sess.Close()
 		_, err = sess.Secrets.ReadUserSecret(ctx, "s")
 		assert.NoError(t, err)
-		assert.Equal(t, vault.Addr, client.Address())
+		assert.Equal(t, vault.Addr(), client.Address())
 	})
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
 // secretText is planted in values that a conversion refuses: no error
@@ -676,18 +678,19 @@ func randomString(r *rand.Rand) string {
 // through the real Vault: a value that needs the exact-JSON envelope
 // (int64 and uint64 maxima) and one stored field by field.
 func TestTypedThroughVault(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
 	enveloped := dbConfig{Host: "db.internal", Port: 5432, User: "svc", Password: secretText, MaxConns: math.MaxInt64, TLS: true}
 	plain := dbConfig{Host: "db.internal", Port: 5432, User: "svc", Password: secretText, MaxConns: 20}
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		for _, tt := range []struct {
 			name string
 			v    dbConfig
 		}{{"enveloped", enveloped}, {"plain", plain}} {
 			s, err := edge.SecretOf(tt.v)
 			require.NoError(t, err)
-			require.NoError(t, ops.create(ctx, "db-"+tt.name, s))
-			read, err := ops.read(ctx, "db-"+tt.name)
+			require.NoError(t, ops.Create(ctx, "db-"+tt.name, s))
+			read, err := ops.Read(ctx, "db-"+tt.name)
 			require.NoError(t, err)
 			var got dbConfig
 			require.NoError(t, read.DecodeStrict(&got))
@@ -701,11 +704,11 @@ func TestTypedThroughVault(t *testing.T) {
 			s, err := edge.SecretOf(v)
 			require.NoError(t, err)
 			if i == 0 {
-				require.NoError(t, ops.create(ctx, "everything", s))
+				require.NoError(t, ops.Create(ctx, "everything", s))
 			} else {
-				require.NoError(t, ops.update(ctx, "everything", s))
+				require.NoError(t, ops.Update(ctx, "everything", s))
 			}
-			read, err := ops.read(ctx, "everything")
+			read, err := ops.Read(ctx, "everything")
 			require.NoError(t, err)
 			var got everything
 			require.NoError(t, read.DecodeStrict(&got))
@@ -714,13 +717,13 @@ func TestTypedThroughVault(t *testing.T) {
 	})
 
 	t.Run("org member reads an org secret written from a struct", func(t *testing.T) {
-		admin, member := newUser(t), newUser(t)
-		org := newOrg(t, admin)
-		require.NoError(t, operator.AddMember(ctx, org, member.EntityID))
+		admin, member := vault.NewUser(t), vault.NewUser(t)
+		org := vault.NewOrg(t, admin)
+		vault.AddMember(t, org, member)
 		s, err := edge.SecretOf(enveloped)
 		require.NoError(t, err)
-		require.NoError(t, sessionFor(t, admin.Token, org).Secrets.CreateOrgSecret(ctx, "team-db", s))
-		read, err := sessionFor(t, member.Token, org).Secrets.ReadOrgSecret(ctx, "team-db")
+		require.NoError(t, vault.Session(t, admin, org).Secrets.CreateOrgSecret(ctx, "team-db", s))
+		read, err := vault.Session(t, member, org).Secrets.ReadOrgSecret(ctx, "team-db")
 		require.NoError(t, err)
 		assert.Equal(t, json.Number("9223372036854775807"), read["max_conns"])
 		var got dbConfig

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
 // hardValue is a value that Vault's KV v2 engine would not return as
@@ -74,33 +76,32 @@ func exactly(t *testing.T, v edge.Secret) edge.Secret {
 // stored naively to the real Vault, and reads them back exactly: with
 // Read after Create and after Update, and through a wrapping token.
 func TestHardValuesThroughVault(t *testing.T) {
-	receiver, err := api.NewClient(&api.Config{Address: vault.Addr})
+	vault := edgetest.Start(t)
+	receiver, err := api.NewClient(&api.Config{Address: vault.Addr()})
 	require.NoError(t, err)
 	receiver.SetToken("")
-	root, err := api.NewClient(&api.Config{Address: vault.Addr})
-	require.NoError(t, err)
-	root.SetToken(vault.RootToken)
+	root := vault.RootClient(t)
 
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		for i, tt := range hardValues() {
 			t.Run(tt.name, func(t *testing.T) {
 				want := exactly(t, tt.value)
-				name := unique("hard")
-				require.NoError(t, ops.create(ctx, name, tt.value))
-				got, err := ops.read(ctx, name)
+				name := edgetest.UniqueName("hard")
+				require.NoError(t, ops.Create(ctx, name, tt.value))
+				got, err := ops.Read(ctx, name)
 				require.NoError(t, err)
 				assert.Equal(t, want, got, "read after create")
 
 				// Update with the previous value's neighbour, then back.
 				other := hardValues()[(i+1)%len(hardValues())].value
-				require.NoError(t, ops.update(ctx, name, other))
-				got, err = ops.read(ctx, name)
+				require.NoError(t, ops.Update(ctx, name, other))
+				got, err = ops.Read(ctx, name)
 				require.NoError(t, err)
 				assert.Equal(t, exactly(t, other), got, "read after update")
-				require.NoError(t, ops.update(ctx, name, tt.value))
+				require.NoError(t, ops.Update(ctx, name, tt.value))
 
-				w, err := ops.wrap(ctx, name)
+				w, err := ops.Wrap(ctx, name)
 				require.NoError(t, err)
 				got, err = edge.Unwrap(ctx, receiver, w.Token)
 				require.NoError(t, err)
@@ -121,9 +122,10 @@ func TestHardValuesThroughVault(t *testing.T) {
 // TestRefusedValuesSendNothing: a value over MaxValueSize, or one that
 // would read back changed, is ErrBadEntry and no request reaches Vault.
 func TestRefusedValuesSendNothing(t *testing.T) {
+	vault := edgetest.Start(t)
 	p := newProxy(t)
-	u := newUser(t)
-	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: newOrg(t, u), Mount: vault.Mount})
+	u := vault.NewUser(t)
+	sess, err := edge.NewSession(context.Background(), edge.Config{Address: p.URL, Token: u.Token, Org: vault.NewOrg(t, u), Mount: vault.Mount()})
 	require.NoError(t, err)
 	over := edge.Secret{"b": strings.Repeat("x", edge.MaxValueSize+1-len(`{"b":""}`))}
 	justUnder := edge.Secret{"b": strings.Repeat("x", edge.MaxValueSize-len(`{"b":""}`))}
@@ -135,22 +137,22 @@ func TestRefusedValuesSendNothing(t *testing.T) {
 		"duplicate key":                 {"r": json.RawMessage(`{"a":1,"a":2}`)},
 		"nested deeper than JSON reads": nestedArrays(10_001),
 	}
-	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
 		ctx := context.Background()
-		require.NoError(t, ops.create(ctx, "existing", edge.Secret{"v": 1}))
+		require.NoError(t, ops.Create(ctx, "existing", edge.Secret{"v": 1}))
 		for name, value := range refused {
-			t.Run(ops.name+" "+name, func(t *testing.T) {
+			t.Run(ops.Name+" "+name, func(t *testing.T) {
 				before := p.requests.Load()
-				err := ops.create(ctx, "s", value)
+				err := ops.Create(ctx, "s", value)
 				assert.ErrorIs(t, err, edge.ErrBadEntry)
-				err = ops.update(ctx, "existing", value)
+				err = ops.Update(ctx, "existing", value)
 				assert.ErrorIs(t, err, edge.ErrBadEntry)
 				assert.Equal(t, int64(0), p.requests.Load()-before, "no request sent")
 			})
 		}
-		t.Run(ops.name+" MaxValueSize", func(t *testing.T) {
-			require.NoError(t, ops.update(ctx, "existing", justUnder))
-			got, err := ops.read(ctx, "existing")
+		t.Run(ops.Name+" MaxValueSize", func(t *testing.T) {
+			require.NoError(t, ops.Update(ctx, "existing", justUnder))
+			got, err := ops.Read(ctx, "existing")
 			require.NoError(t, err)
 			assert.Equal(t, justUnder, got)
 		})

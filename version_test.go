@@ -16,7 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
 	"github.com/edgesdk/edge/internal/faultproxy"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
 // These tests are about versions in a handover: Vault's wrapping token
@@ -29,7 +31,7 @@ import (
 // vault/api, the way a user who skips the SDK would.
 func rawWrap(ctx context.Context, t *testing.T, token, path string, query map[string][]string) (*api.SecretWrapInfo, error) {
 	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: vault.Addr, MaxRetries: 0})
+	c, err := api.NewClient(&api.Config{Address: edgetest.Start(t).Addr(), MaxRetries: 0})
 	require.NoError(t, err)
 	c.SetToken(token)
 	c = c.WithRequestCallbacks(func(r *api.Request) { r.WrapTTL = "60s" })
@@ -44,28 +46,29 @@ func rawWrap(ctx context.Context, t *testing.T, token, path string, query map[st
 }
 
 // dataPath returns the KV v2 data path of secret name in ops' scope of
-// sess, and the origin VerifyWrapped checks it against.
-func dataPath(sess *edge.Session, ops scopeOps, name string) (string, edge.Origin) {
-	if ops.name == "org" {
+// sess, whose KV mount is mount, and the origin VerifyWrapped checks it
+// against.
+func dataPath(mount string, sess *edge.Session, ops scopes.Ops, name string) (string, edge.Origin) {
+	if ops.Name == "org" {
 		o := edge.OrgSecretOrigin(sess.Org(), name)
-		o.Mount = vault.Mount
-		return vault.Mount + "/data/edge/orgs/" + sess.Org() + "/" + name, o
+		o.Mount = mount
+		return mount + "/data/edge/orgs/" + sess.Org() + "/" + name, o
 	}
 	o := edge.UserSecretOrigin(sess.EntityID(), name)
-	o.Mount = vault.Mount
-	return vault.Mount + "/data/edge/users/" + sess.EntityID() + "/" + name, o
+	o.Mount = mount
+	return mount + "/data/edge/users/" + sess.EntityID() + "/" + name, o
 }
 
 // twoVersions creates secret name with value one, then updates it to
 // two, and returns when each version was written, give or take the
 // call.
-func twoVersions(ctx context.Context, t *testing.T, ops scopeOps, name string) (v1, v2 [2]time.Time) {
+func twoVersions(ctx context.Context, t *testing.T, ops scopes.Ops, name string) (v1, v2 [2]time.Time) {
 	t.Helper()
 	v1[0] = time.Now()
-	require.NoError(t, ops.create(ctx, name, edge.Secret{"v": "one"}))
+	require.NoError(t, ops.Create(ctx, name, edge.Secret{"v": "one"}))
 	v1[1] = time.Now()
 	v2[0] = time.Now()
-	require.NoError(t, ops.update(ctx, name, edge.Secret{"v": "two"}))
+	require.NoError(t, ops.Update(ctx, name, edge.Secret{"v": "two"}))
 	v2[1] = time.Now()
 	return v1, v2
 }
@@ -82,10 +85,10 @@ func assertCreated(t *testing.T, window [2]time.Time, created time.Time) {
 // TestUnwrapSecret: the receiver learns the value, its version and when
 // that version was written; the token still unwraps once.
 func TestUnwrapSecret(t *testing.T) {
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		_, v2 := twoVersions(ctx, t, ops, "s")
-		w, err := ops.wrap(ctx, "s")
+		w, err := ops.Wrap(ctx, "s")
 		require.NoError(t, err)
 		assert.Zero(t, w.Version, "a plain wrap does not know its version")
 
@@ -108,13 +111,14 @@ func TestUnwrapSecret(t *testing.T) {
 // org admin), has the creation path of the secret itself. UnwrapSecret
 // shows the version, for the receiver to compare with the one announced.
 func TestVerifyWrappedAcceptsAnyVersion(t *testing.T) {
-	u := newUser(t)
-	sess := sessionFor(t, u.Token, newOrg(t, u)) // u is the org's admin
-	for _, ops := range []scopeOps{userOps(sess), orgOps(sess)} {
-		t.Run(ops.name, func(t *testing.T) {
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
+	sess := vault.Session(t, u, vault.NewOrg(t, u)) // u is the org's admin
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
+		t.Run(ops.Name, func(t *testing.T) {
 			ctx := context.Background()
 			v1, v2 := twoVersions(ctx, t, ops, "db")
-			path, origin := dataPath(sess, ops, "db")
+			path, origin := dataPath(vault.Mount(), sess, ops, "db")
 			tests := []struct {
 				name    string
 				query   map[string][]string
@@ -157,7 +161,7 @@ func TestWrapVersion(t *testing.T) {
 			twoVersions(ctx, t, fx.direct, "s")
 
 			before := fx.proxy.Requests()
-			plain, err := fx.proxied.wrap(ctx, "s")
+			plain, err := fx.proxied.Wrap(ctx, "s")
 			require.NoError(t, err)
 			assert.Equal(t, int64(1), fx.proxy.Requests()-before, "a plain wrap is one request")
 			assert.Zero(t, plain.Version)
@@ -167,7 +171,7 @@ func TestWrapVersion(t *testing.T) {
 			assert.NotContains(t, string(j), `"version"`)
 
 			before = fx.proxy.Requests()
-			w, err := fx.proxied.wrap(ctx, "s", edge.WithWrapVersion(), edge.WithWrapTTL(time.Minute))
+			w, err := fx.proxied.Wrap(ctx, "s", edge.WithWrapVersion(), edge.WithWrapTTL(time.Minute))
 			require.NoError(t, err)
 			assert.Equal(t, int64(2), fx.proxy.Requests()-before, "the metadata read and the wrap")
 			assert.Equal(t, 2, w.Version)
@@ -178,7 +182,7 @@ func TestWrapVersion(t *testing.T) {
 			require.NoError(t, err)
 			assert.Contains(t, string(j), `"version":2`)
 
-			_, origin := dataPath(fx.session, fx.proxied, "s")
+			_, origin := dataPath(edgetest.Start(t).Mount(), fx.session, fx.proxied, "s")
 			client := receiver(t)
 			_, err = edge.VerifyWrapped(ctx, client, w.Token, origin)
 			require.NoError(t, err)
@@ -209,12 +213,12 @@ func TestWrapVersionHoldsItsVersion(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		w, err := fx.proxied.wrap(ctx, "s", edge.WithWrapVersion())
+		w, err := fx.proxied.Wrap(ctx, "s", edge.WithWrapVersion())
 		done <- result{w, err}
 	}()
 	require.Eventually(t, func() bool { return fx.proxy.Requests()-before == 2 }, 5*time.Second, time.Millisecond,
 		"the wrap reaches the proxy")
-	require.NoError(t, fx.direct.update(ctx, "s", edge.Secret{"v": "three"}), "while the wrap is held back")
+	require.NoError(t, fx.direct.Update(ctx, "s", edge.Secret{"v": "three"}), "while the wrap is held back")
 	r := <-done
 	require.NoError(t, r.err)
 	assert.Equal(t, 2, r.w.Version)
@@ -223,7 +227,7 @@ func TestWrapVersionHoldsItsVersion(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, got.Version)
 	assert.Equal(t, edge.Secret{"v": "two"}, got.Value)
-	read, err := fx.direct.read(ctx, "s")
+	read, err := fx.direct.Read(ctx, "s")
 	require.NoError(t, err)
 	assert.Equal(t, edge.Secret{"v": "three"}, read, "version 3 is the latest")
 }
@@ -231,16 +235,17 @@ func TestWrapVersionHoldsItsVersion(t *testing.T) {
 // TestWrapVersionErrors: WithWrapVersion fails, before making any token,
 // where it cannot know the version.
 func TestWrapVersionErrors(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	adminUser, memberUser := newUser(t), newUser(t)
-	org := newOrg(t, adminUser)
-	require.NoError(t, operator.AddMember(ctx, org, memberUser.EntityID))
-	adminSess := sessionFor(t, adminUser.Token, org)
-	memberSess := sessionFor(t, memberUser.Token, org)
+	adminUser, memberUser := vault.NewUser(t), vault.NewUser(t)
+	org := vault.NewOrg(t, adminUser)
+	vault.AddMember(t, org, memberUser)
+	adminSess := vault.Session(t, adminUser, org)
+	memberSess := vault.Session(t, memberUser, org)
 	require.NoError(t, adminSess.Secrets.CreateOrgSecret(ctx, "s", edge.Secret{"v": "x"}))
 	require.NoError(t, adminSess.Secrets.CreateOrgSecret(ctx, "deleted", edge.Secret{"v": "x"}))
 	// Another tool soft-deletes the latest version.
-	status, body, err := vault.Do(ctx, http.MethodDelete, "/v1/"+vault.Mount+"/data/edge/orgs/"+org+"/deleted", vault.RootToken, nil)
+	status, body, err := rawDo(ctx, vault.Addr(), http.MethodDelete, "/v1/"+vault.Mount()+"/data/edge/orgs/"+org+"/deleted", vault.RootClient(t).Token(), nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, status, string(body))
 
@@ -279,23 +284,24 @@ func TestWrapVersionErrors(t *testing.T) {
 // older version with their own token (the members policy denies the
 // version parameter), so their wraps always hold the latest version.
 func TestMembersWrapLatestOnly(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	adminUser, memberUser := newUser(t), newUser(t)
-	org := newOrg(t, adminUser)
-	require.NoError(t, operator.AddMember(ctx, org, memberUser.EntityID))
-	adminOps := orgOps(sessionFor(t, adminUser.Token, org))
-	memberSess := sessionFor(t, memberUser.Token, org)
-	memberOps := orgOps(memberSess)
+	adminUser, memberUser := vault.NewUser(t), vault.NewUser(t)
+	org := vault.NewOrg(t, adminUser)
+	vault.AddMember(t, org, memberUser)
+	adminOps := scopes.Org(vault.Session(t, adminUser, org))
+	memberSess := vault.Session(t, memberUser, org)
+	memberOps := scopes.Org(memberSess)
 	twoVersions(ctx, t, adminOps, "db")
-	path, origin := dataPath(memberSess, memberOps, "db")
+	path, origin := dataPath(vault.Mount(), memberSess, memberOps, "db")
 
-	names, err := memberOps.list(ctx)
+	names, err := memberOps.List(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"db"}, names)
-	got, err := memberOps.read(ctx, "db")
+	got, err := memberOps.Read(ctx, "db")
 	require.NoError(t, err)
 	assert.Equal(t, edge.Secret{"v": "two"}, got)
-	w, err := memberOps.wrap(ctx, "db")
+	w, err := memberOps.Wrap(ctx, "db")
 	require.NoError(t, err)
 	client := receiver(t)
 	_, err = edge.VerifyWrapped(ctx, client, w.Token, origin)
@@ -309,7 +315,7 @@ func TestMembersWrapLatestOnly(t *testing.T) {
 			query := map[string][]string{"version": {version}}
 			_, err := rawWrap(ctx, t, memberUser.Token, path, query)
 			assert.Equal(t, http.StatusForbidden, statusOf(err), "member's wrap: %v", err)
-			status, body, err := vault.Do(ctx, http.MethodGet, "/v1/"+path+"?version="+version, memberUser.Token, nil)
+			status, body, err := rawDo(ctx, vault.Addr(), http.MethodGet, "/v1/"+path+"?version="+version, memberUser.Token, nil)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusForbidden, status, "member's read: %s", body)
 			// The admin may.
@@ -350,7 +356,7 @@ func TestUnwrapSecretFaults(t *testing.T) {
 			ctx := context.Background()
 			fx := newFaultFixture(t, "org")
 			twoVersions(ctx, t, fx.direct, fx.name)
-			w, err := fx.direct.wrap(ctx, fx.name)
+			w, err := fx.direct.Wrap(ctx, fx.name)
 			require.NoError(t, err)
 			fx.wrapped = w
 			fx.proxy.FailNext(1, tt.fault, func(r faultproxy.Request) bool { return strings.HasSuffix(r.Path, "/sys/wrapping/unwrap") })
@@ -412,17 +418,17 @@ func TestAdminAndMemberLostAnswer(t *testing.T) {
 			ctx := context.Background()
 			fx := newFaultFixture(t, "org")
 			if tt.member {
-				require.NoError(t, operator.AddMember(ctx, fx.session.Org(), fx.session.EntityID()))
+				require.NoError(t, edgetest.Start(t).Admin().AddMember(ctx, fx.session.Org(), fx.session.EntityID()))
 			}
 			fx.proxy.FailNext(1, faultproxy.Drop, isWrite)
-			err := fx.proxied.create(ctx, fx.name, fx.value)
+			err := fx.proxied.Create(ctx, fx.name, fx.value)
 			if tt.want == nil {
 				require.NoError(t, err)
 			} else {
 				require.ErrorIs(t, err, tt.want)
 				checkFaultError(t, fx, "create", err)
 			}
-			got, err := fx.direct.read(ctx, fx.name)
+			got, err := fx.direct.Read(ctx, fx.name)
 			require.NoError(t, err)
 			assert.Equal(t, fx.value["password"], got["password"])
 		})

@@ -15,24 +15,27 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge"
+	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/scopes"
 )
 
 // receiver is a vault/api client the way a receiver has one: it knows
 // where Vault is and holds no token.
 func receiver(t *testing.T) *api.Client {
 	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: vault.Addr})
+	vault := edgetest.Start(t)
+	c, err := api.NewClient(&api.Config{Address: vault.Addr()})
 	require.NoError(t, err)
 	c.SetToken("")
 	return c
 }
 
 func TestUnwrapOnce(t *testing.T) {
-	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopeOps) {
+	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		value := edge.Secret{"secret": "value", "big": int64(9223372036854775807)}
-		require.NoError(t, ops.create(ctx, "s", value))
-		w, err := ops.wrap(ctx, "s")
+		require.NoError(t, ops.Create(ctx, "s", value))
+		w, err := ops.Wrap(ctx, "s")
 		require.NoError(t, err)
 
 		client := receiver(t)
@@ -52,12 +55,13 @@ func TestUnwrapOnce(t *testing.T) {
 }
 
 func TestUnwrapKeepsCallerToken(t *testing.T) {
+	vault := edgetest.Start(t)
 	sess := newSession(t)
 	ctx := context.Background()
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": "x"}))
 	w, err := sess.Secrets.WrapUserSecret(ctx, "s")
 	require.NoError(t, err)
-	other := newUser(t)
+	other := vault.NewUser(t)
 	client := receiver(t)
 	client.SetToken(other.Token)
 	got, err := edge.Unwrap(ctx, client, w.Token)
@@ -67,12 +71,13 @@ func TestUnwrapKeepsCallerToken(t *testing.T) {
 }
 
 func TestUnwrapFromEnvironment(t *testing.T) {
+	vault := edgetest.Start(t)
 	sess := newSession(t)
 	ctx := context.Background()
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": "x"}))
 	w, err := sess.Secrets.WrapUserSecret(ctx, "s")
 	require.NoError(t, err)
-	t.Setenv("VAULT_ADDR", vault.Addr)
+	t.Setenv("VAULT_ADDR", vault.Addr())
 	t.Setenv("VAULT_TOKEN", "")
 	t.Setenv("VAULT_WRAP_TTL", "60s")
 	info, err := edge.LookupWrapped(ctx, nil, w.Token)
@@ -84,6 +89,7 @@ func TestUnwrapFromEnvironment(t *testing.T) {
 }
 
 func TestInvalidTokens(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
 	client := receiver(t)
 	for _, token := range []string{"", "   ", "hvs.CAESIJunkJunkJunk", "not a token at all"} {
@@ -98,7 +104,7 @@ func TestInvalidTokens(t *testing.T) {
 		})
 	}
 	t.Run("a login token is not a wrapping token", func(t *testing.T) {
-		u := newUser(t)
+		u := vault.NewUser(t)
 		_, err := edge.LookupWrapped(ctx, client, u.Token)
 		assert.ErrorIs(t, err, edge.ErrInvalidToken)
 		assert.NotContains(t, err.Error(), u.Token)
@@ -155,6 +161,8 @@ func TestWrapTTLRounding(t *testing.T) {
 // ErrBadEntry with Vault's reason. (A min_wrapping_ttl makes wrapping
 // mandatory on the path, so the root token writes the secret.)
 func TestWrapTTLPolicyLimits(t *testing.T) {
+	vault := edgetest.Start(t)
+	root := vault.RootClient(t).Token()
 	ctx := context.Background()
 	policy := fmt.Sprintf(`
 path "%[1]s/data/edge/users/{{identity.entity.id}}/*" {
@@ -164,15 +172,14 @@ path "%[1]s/data/edge/users/{{identity.entity.id}}/*" {
 }
 path "%[1]s/metadata/edge/users/{{identity.entity.id}}/*" {
   capabilities = ["read", "list", "delete"]
-}`, vault.Mount)
-	name := unique("wraplimits")
-	status, body, err := vault.Do(ctx, http.MethodPut, "/v1/sys/policies/acl/"+name, vault.RootToken, map[string]any{"policy": policy})
+}`, vault.Mount())
+	name := edgetest.UniqueName("wraplimits")
+	status, body, err := rawDo(ctx, vault.Addr(), http.MethodPut, "/v1/sys/policies/acl/"+name, root, map[string]any{"policy": policy})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, status, string(body))
-	u, err := vault.NewUser(ctx, unique("u"), name)
-	require.NoError(t, err)
-	sess := sessionFor(t, u.Token, "")
-	status, body, err = vault.Do(ctx, http.MethodPut, "/v1/"+vault.Mount+"/data/edge/users/"+u.EntityID+"/s", vault.RootToken, map[string]any{"data": map[string]any{"v": "x"}})
+	u := vault.NewUser(t, edgetest.WithPolicies(name))
+	sess := vault.Session(t, u, "")
+	status, body, err = rawDo(ctx, vault.Addr(), http.MethodPut, "/v1/"+vault.Mount()+"/data/edge/users/"+u.EntityID+"/s", root, map[string]any{"data": map[string]any{"v": "x"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status, string(body))
 
@@ -205,10 +212,11 @@ path "%[1]s/metadata/edge/users/{{identity.entity.id}}/*" {
 }
 
 func TestVerifyWrapped(t *testing.T) {
+	vault := edgetest.Start(t)
 	ctx := context.Background()
-	u := newUser(t)
-	org := newOrg(t, u)
-	sess := sessionFor(t, u.Token, org)
+	u := vault.NewUser(t)
+	org := vault.NewOrg(t, u)
+	sess := vault.Session(t, u, org)
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "db", edge.Secret{"v": "user-db"}))
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "other", edge.Secret{"v": "user-other"}))
 	require.NoError(t, sess.Secrets.CreateOrgSecret(ctx, "db", edge.Secret{"v": "org-db"}))
@@ -219,7 +227,7 @@ func TestVerifyWrapped(t *testing.T) {
 	orgDB, err := sess.Secrets.WrapOrgSecret(ctx, "db")
 	require.NoError(t, err)
 
-	mount := func(o edge.Origin) edge.Origin { o.Mount = vault.Mount; return o }
+	mount := func(o edge.Origin) edge.Origin { o.Mount = vault.Mount(); return o }
 	tests := []struct {
 		name  string
 		token string

@@ -366,4 +366,3 @@ func ExampleVault_RootClient() {
 	// <nil>
 	// true
 }
-
