@@ -978,29 +978,5 @@ func runCluster(ctx context.Context, opts *options, logger hclog.Logger, stdout 
 		return err
 	}
 	announce(out.Address)
-
-	for {
-		select {
-		case <-ctx.Done():
-			if errors.Is(context.Cause(ctx), errStdinClosed) {
-				logger.Warn("stdin closed, shutting down")
-			} else {
-				logger.Warn("signal received, shutting down")
-			}
-			return nil
-		case err := <-c.serveErr:
-			return fmt.Errorf("http server stopped: %w", err)
-		case line := <-cmds:
-			if strings.TrimSpace(line) == "" {
-				continue
-			}
-			reply := c.handle(ctx, line)
-			if ctx.Err() != nil {
-				continue // shutting down: nobody waits for the answer
-			}
-			if err := printJSON(stdout, reply); err != nil {
-				return err
-			}
-		}
-	}
+	return serve(ctx, logger, stdout, c.serveErr, cmds, c.handle)
 }

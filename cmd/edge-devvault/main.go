@@ -307,7 +307,27 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 		return err
 	}
 	announce(srv.addr)
+	return serve(ctx, logger, stdout, srv.serveErr, cmds, func(_ context.Context, line string) controlReply {
+		// Control commands are for clusters; answer so a caller does
+		// not wait forever.
+		r := controlReply{Error: "control commands need -cluster", Active: srv.addr, Nodes: []nodeOutput{{Address: srv.addr, Active: true, ID: "single", State: stateActive}}}
+		if f := strings.Fields(line); len(f) > 0 {
+			if id, err := strconv.ParseUint(f[0], 10, 64); err == nil {
+				r.ID = id
+				f = f[1:]
+			}
+			if len(f) > 0 {
+				r.Op = f[0]
+			}
+		}
+		return r
+	})
+}
 
+// serve runs until ctx ends (a signal, or stdin closed: a clean stop) or
+// the HTTP server fails, answering each control command on cmds with
+// handle's reply.
+func serve(ctx context.Context, logger hclog.Logger, stdout io.Writer, serveErr <-chan error, cmds <-chan string, handle func(context.Context, string) controlReply) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -317,25 +337,17 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 				logger.Warn("signal received, shutting down")
 			}
 			return nil
-		case err := <-srv.serveErr:
+		case err := <-serveErr:
 			return fmt.Errorf("http server stopped: %w", err)
 		case line := <-cmds:
 			if strings.TrimSpace(line) == "" {
 				continue
 			}
-			// Control commands are for clusters; answer so a caller
-			// does not wait forever.
-			r := controlReply{Error: "control commands need -cluster", Active: srv.addr, Nodes: []nodeOutput{{Address: srv.addr, Active: true, ID: "single", State: stateActive}}}
-			if f := strings.Fields(line); len(f) > 0 {
-				if id, err := strconv.ParseUint(f[0], 10, 64); err == nil {
-					r.ID = id
-					f = f[1:]
-				}
-				if len(f) > 0 {
-					r.Op = f[0]
-				}
+			reply := handle(ctx, line)
+			if ctx.Err() != nil {
+				continue // shutting down: nobody waits for the answer
 			}
-			if err := printJSON(stdout, r); err != nil {
+			if err := printJSON(stdout, reply); err != nil {
 				return err
 			}
 		}
