@@ -3,12 +3,15 @@ package edgetest_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/vault/api"
 	"github.com/hashicorp/vault/api/auth/userpass"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -335,4 +338,58 @@ func TestUniqueName(t *testing.T) {
 		require.False(t, seen[n], "repeated: %s", n)
 		seen[n] = true
 	}
+}
+
+// TestExternalVault runs this test binary again with EDGE_TEST_VAULT_ADDR
+// and EDGE_TEST_VAULT_TOKEN naming a Vault this test runs (as a user's CI
+// names a "vault server -dev" container): Start provisions that Vault,
+// starts none, and Main leaves it running. One variable alone is an
+// error that names both.
+func TestExternalVault(t *testing.T) {
+	if os.Getenv("EDGETEST_EXTERNAL_CHILD") == "1" {
+		ctx := context.Background()
+		v := edgetest.Start(t)
+		require.True(t, v.External())
+		require.Equal(t, os.Getenv(edgetest.EnvAddr), v.Addr())
+		carol, alice := v.NewUser(t), v.NewUser(t)
+		org := v.NewOrg(t, carol)
+		v.AddMember(t, org, alice)
+		require.NoError(t, v.Session(t, carol, org).Secrets.CreateOrgSecret(ctx, "db", edge.Secret{"v": 1}))
+		_, err := v.Session(t, alice, org).Secrets.ReadOrgSecret(ctx, "db")
+		require.NoError(t, err)
+		return
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := vaulttest.Start(ctx, vaulttest.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, srv.Close()) })
+
+	child := func(env ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestExternalVault$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), append([]string{"EDGETEST_EXTERNAL_CHILD=1", edgetest.EnvAddr + "=", edgetest.EnvToken + "="}, env...)...)
+		out, err := cmd.CombinedOutput()
+		assert.NotContains(t, string(out), srv.RootToken, "the token is never printed")
+		return string(out), err
+	}
+	root, err := api.NewClient(&api.Config{Address: srv.Addr})
+	require.NoError(t, err)
+	root.SetToken(srv.RootToken)
+	policy := func() string {
+		p, err := root.Sys().GetPolicyWithContext(ctx, "edge-user")
+		require.NoError(t, err, "the external Vault serves")
+		return p
+	}
+	require.Empty(t, policy(), "the dev Vault has no Edge policy of its own")
+
+	out, err := child(edgetest.EnvAddr+"="+srv.Addr, edgetest.EnvToken+"="+srv.RootToken)
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, out, "--- PASS: TestExternalVault")
+	// Main left it running, and the child provisioned it.
+	assert.NotEmpty(t, policy())
+
+	out, err = child(edgetest.EnvAddr + "=" + srv.Addr)
+	require.Error(t, err)
+	assert.Contains(t, out, "set both EDGE_TEST_VAULT_ADDR and EDGE_TEST_VAULT_TOKEN")
 }
