@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -408,4 +409,31 @@ func TestCacheConfig(t *testing.T) {
 		_, err := edge.NewSession(context.Background(), cfg)
 		assert.ErrorIs(t, err, edge.ErrBadEntry)
 	}
+}
+
+// TestCacheWrapAlwaysAsksVault: a wrap is never served from the cache,
+// even of a name the cache holds: each is a request, and its token
+// unwraps to what Vault holds (here another client's newer value, while
+// the cache still serves the older one).
+func TestCacheWrapAlwaysAsksVault(t *testing.T) {
+	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, other scopes.Ops, _ func(string)) {
+		ctx := context.Background()
+		require.NoError(t, ops.Create(ctx, "s", val(1)))
+		assert.Equal(t, num(1), readV(t, ops, "s"))
+		require.NoError(t, other.Update(ctx, "s", val(2)))
+		require.Equal(t, num(1), readV(t, ops, "s"), "the cache serves the older value")
+		before := fx.proxy.readsOf("s")
+
+		receiver, err := api.NewClient(&api.Config{Address: edgetest.Start(t).Addr()})
+		require.NoError(t, err)
+		receiver.SetToken("")
+		for range 2 {
+			w, err := ops.Wrap(ctx, "s")
+			require.NoError(t, err)
+			got, err := edge.Unwrap(ctx, receiver, w.Token)
+			require.NoError(t, err)
+			assert.Equal(t, num(2), got["v"], "the wrapped value is Vault's")
+		}
+		assert.Equal(t, before+2, fx.proxy.readsOf("s"), "each wrap is a request")
+	})
 }
