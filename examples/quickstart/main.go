@@ -2,7 +2,7 @@
 // the access model against a real Vault, printing what happens.
 //
 // Without VAULT_ADDR it builds and starts the embedded dev Vault
-// (cmd/edge-devvault; the first build takes about 4 minutes on 2 cores) and, as
+// (cmd/edge-devvault; the first build takes 4 to 5 minutes on 2 cores) and, as
 // an operator would, sets it up for Edge with package admin and the root
 // token: the demo layout of org acme with admin carol and members alice
 // and bob, org globex with member dave, each a userpass user holding only

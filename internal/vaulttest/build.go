@@ -250,10 +250,10 @@ func (b builder) run(ctx context.Context, bin string) error {
 	cmd.Stdout, cmd.Stderr = w, w
 
 	if _, err := os.Stat(bin); errors.Is(err, os.ErrNotExist) {
-		p.start("building the dev Vault (" + b.src + ") for the first time: about 4 minutes on 2 cores with an empty Go build cache, 15 s with a warm one")
+		p.start("building the dev Vault (" + b.src + ") for the first time: 4 to 5 minutes on 2 cores with an empty Go build cache, 15 s with a warm one")
 	}
 	slow := time.AfterFunc(3*time.Second, func() {
-		p.start("rebuilding the dev Vault (its source or Go changed): up to 4 minutes")
+		p.start("rebuilding the dev Vault (its source or Go changed): up to 5 minutes")
 	})
 	if b.countDeps {
 		// The number of packages the build may compile, for "n of at
