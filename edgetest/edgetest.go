@@ -118,8 +118,8 @@ func start() (*Vault, error) {
 	}
 	v := &Vault{external: addr != ""}
 	if !v.external {
-		// Local: the external case is handled here, without the dev
-		// Vault's binary, which a module outside this repository lacks.
+		// The dev Vault; an external Vault needs neither its binary
+		// nor the go command to build one.
 		srv, err := vaulttest.Start(ctx, vaulttest.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("%w\n(to use a Vault of your own instead, set %s and %s)", err, EnvAddr, EnvToken)
