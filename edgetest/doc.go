@@ -29,8 +29,8 @@
 // By default the Vault is the dev Vault of this repository
 // (github.com/edgesdk/edge/cmd/edge-devvault: Vault v1.14.0 in memory, on
 // 127.0.0.1, plain HTTP), run as a child process of the test binary. The
-// first start builds it into the user cache directory (about four
-// minutes on 2 cores from a cold Go build cache; see "Outside this
+// first start builds it into the user cache directory (4 to 5 minutes
+// on 2 cores from a cold Go build cache; see "Outside this
 // repository" for where its source comes from); starting it takes one to
 // two seconds. It has KV version 2 at "secret", userpass and AppRole;
 // Start adds the Edge user policy through package admin
@@ -65,7 +65,8 @@
 // version 2 at "secret" (enabled if nothing is mounted there; a KV version
 // 1 or other engine there is an error), userpass (and, on the first
 // [Vault.NewAppRole], AppRole) enabled if missing, and the Edge user
-// policy. The users, roles, orgs, policies, groups and secrets the tests
+// policy. [Provision] does the same for a Vault the test runs itself.
+// The users, roles, orgs, policies, groups and secrets the tests
 // make stay there: use a throwaway Vault, such as "vault server -dev". The
 // token is never printed. This mode needs no Go toolchain beyond the
 // tests' own and no copy of the dev Vault.
@@ -80,8 +81,9 @@
 //
 //	go install github.com/edgesdk/edge/cmd/edge-devvault@<the SDK's version>
 //
-// (the version read from the test binary's build information; for a
-// pseudo-version, the same commit) into the user cache directory, once
+// (the version read from where the go command put the SDK's source in the
+// module cache; for a pseudo-version, the same commit) into the user
+// cache directory, once
 // per version; this needs the go command and the module proxy. The
 // SDK's releases tag both modules at the same commit (vX.Y.Z and
 // cmd/edge-devvault/vX.Y.Z). Inside a checkout of the SDK, or with a
@@ -94,5 +96,6 @@
 // Every method fails the test with t.Fatal (so call them from the test's
 // goroutine, as with t.FailNow) and a message that names the step and
 // Vault's answer. No message, and no String or GoString method, ever
-// shows a token, a password or a secret id.
+// shows a token, a password or a secret id. The clients edgetest makes
+// ignore a developer's VAULT_NAMESPACE and VAULT_WRAP_TTL.
 package edgetest
