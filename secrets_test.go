@@ -452,13 +452,10 @@ func TestWrapFailsClosed(t *testing.T) {
 // TestWrapEnvDoesNotLeak sets VAULT_WRAP_TTL, which makes vault/api wrap
 // every request by default: every operation must still be right.
 func TestWrapEnvDoesNotLeak(t *testing.T) {
-	vault := edgetest.Start(t)
-	// The user and org first: edgetest's own logins would obey
-	// VAULT_WRAP_TTL too.
-	u := vault.NewUser(t)
-	org := vault.NewOrg(t, u)
 	t.Setenv("VAULT_WRAP_TTL", "60s")
-	sess := vault.Session(t, u, org)
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
+	sess := vault.Session(t, u, vault.NewOrg(t, u))
 	ctx := context.Background()
 	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
 		t.Run(ops.Name, func(t *testing.T) {
@@ -659,17 +656,14 @@ func TestNewSessionFromEnvironment(t *testing.T) {
 func TestCallerClientUnchanged(t *testing.T) {
 	vault := edgetest.Start(t)
 	ctx := context.Background()
-	// The users and org first: edgetest's own logins would obey
-	// VAULT_WRAP_TTL too.
 	u, other := vault.NewUser(t), vault.NewUser(t)
-	org := vault.NewOrg(t, u)
 	client, err := api.NewClient(&api.Config{Address: vault.Addr()})
 	require.NoError(t, err)
 	client.SetToken(u.Token)
 	client.AddHeader("X-Edge-Test", "kept")
 	t.Setenv("VAULT_WRAP_TTL", "30s")
 
-	sess, err := edge.NewSession(ctx, edge.Config{Client: client, Org: org, Mount: vault.Mount()})
+	sess, err := edge.NewSession(ctx, edge.Config{Client: client, Org: vault.NewOrg(t, u), Mount: vault.Mount()})
 	require.NoError(t, err)
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": 1}))
 	got, err := sess.Secrets.ReadUserSecret(ctx, "s")

@@ -76,10 +76,8 @@ func ExampleNew() {
 }
 
 func ExampleAdmin_Mount() {
-	t := exampletb.New() // in a test: the test's t
-	defer t.Done()
-	v := edgetest.Start(t)
-	a, err := admin.New(admin.Config{Client: operatorClient(t, v), Mount: "kv/teams"})
+	// A client from the environment (VAULT_ADDR, VAULT_TOKEN); no request.
+	a, err := admin.New(admin.Config{Mount: "kv/teams"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -89,10 +87,8 @@ func ExampleAdmin_Mount() {
 }
 
 func ExampleAdmin_Prefix() {
-	t := exampletb.New() // in a test: the test's t
-	defer t.Done()
-	v := edgetest.Start(t)
-	a, err := admin.New(admin.Config{Client: operatorClient(t, v), Prefix: "apps/edge"})
+	// A client from the environment (VAULT_ADDR, VAULT_TOKEN); no request.
+	a, err := admin.New(admin.Config{Prefix: "apps/edge"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -103,16 +99,13 @@ func ExampleAdmin_Prefix() {
 
 // Two deployments in one Vault need two name prefixes.
 func ExampleAdmin_NamePrefix() {
-	t := exampletb.New() // in a test: the test's t
-	defer t.Done()
-	v := edgetest.Start(t)
-	client := operatorClient(t, v)
-	a, err := admin.New(admin.Config{Client: client, Prefix: "apps/Edge"})
+	// A client from the environment (VAULT_ADDR, VAULT_TOKEN); no request.
+	a, err := admin.New(admin.Config{Prefix: "apps/Edge"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(a.NamePrefix()) // DefaultNamePrefix("apps/Edge")
-	b, err := admin.New(admin.Config{Client: client, Prefix: "apps/Edge", NamePrefix: "apps-edge"})
+	b, err := admin.New(admin.Config{Prefix: "apps/Edge", NamePrefix: "apps-edge"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -135,10 +128,8 @@ func ExampleDefaultNamePrefix() {
 // Attach the user policy to every edge user (their userpass users, auth
 // roles, entities or a group of all users).
 func ExampleAdmin_UserPolicyName() {
-	t := exampletb.New() // in a test: the test's t
-	defer t.Done()
-	v := edgetest.Start(t)
-	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
+	// A client from the environment (VAULT_ADDR, VAULT_TOKEN); no request.
+	a, err := admin.New(admin.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -150,10 +141,8 @@ func ExampleAdmin_UserPolicyName() {
 // Vault lower-cases policy and group names, so upper-case org names are
 // escaped.
 func ExampleAdmin_OrgMembersPolicyName() {
-	t := exampletb.New() // in a test: the test's t
-	defer t.Done()
-	v := edgetest.Start(t)
-	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
+	// A client from the environment (VAULT_ADDR, VAULT_TOKEN); no request.
+	a, err := admin.New(admin.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -170,10 +159,8 @@ func ExampleAdmin_OrgMembersPolicyName() {
 }
 
 func ExampleAdmin_OrgAdminsPolicyName() {
-	t := exampletb.New() // in a test: the test's t
-	defer t.Done()
-	v := edgetest.Start(t)
-	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
+	// A client from the environment (VAULT_ADDR, VAULT_TOKEN); no request.
+	a, err := admin.New(admin.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -185,10 +172,8 @@ func ExampleAdmin_OrgAdminsPolicyName() {
 
 // Each group carries the policy of the same name.
 func ExampleAdmin_OrgMembersGroupName() {
-	t := exampletb.New() // in a test: the test's t
-	defer t.Done()
-	v := edgetest.Start(t)
-	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
+	// A client from the environment (VAULT_ADDR, VAULT_TOKEN); no request.
+	a, err := admin.New(admin.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -199,10 +184,8 @@ func ExampleAdmin_OrgMembersGroupName() {
 }
 
 func ExampleAdmin_OrgAdminsGroupName() {
-	t := exampletb.New() // in a test: the test's t
-	defer t.Done()
-	v := edgetest.Start(t)
-	a, err := admin.New(admin.Config{Client: operatorClient(t, v)})
+	// A client from the environment (VAULT_ADDR, VAULT_TOKEN); no request.
+	a, err := admin.New(admin.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -70,16 +70,14 @@ func devvaultBinary(ctx context.Context) (bin string, unlock func(), err error) 
 	var b builder
 	if src, ok := devvaultSourceDir(); ok {
 		sum := sha256.Sum256([]byte(src))
-		b = builder{dir: src, args: []string{"build", "-o", "BIN", "."}, src: src, countDeps: true}
-		b.binDir = filepath.Join(cacheRoot, "edge-devvault", "src-"+hex.EncodeToString(sum[:6]))
+		b = builder{dir: src, binDir: filepath.Join(cacheRoot, "edge-devvault", "src-"+hex.EncodeToString(sum[:6]))}
 	} else {
 		query, err := devvaultVersion()
 		if err != nil {
 			return "", nil, err
 		}
-		b = builder{args: []string{"install", devvaultModule + "@" + query}, src: devvaultModule + "@" + query, once: true}
-		b.binDir = filepath.Join(cacheRoot, "edge-devvault", query)
-		b.dir = b.binDir
+		binDir := filepath.Join(cacheRoot, "edge-devvault", query)
+		b = builder{dir: binDir, binDir: binDir, pkg: devvaultModule + "@" + query}
 	}
 	if err := os.MkdirAll(b.binDir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("vaulttest: %w", err)
@@ -98,8 +96,8 @@ func devvaultBinary(ctx context.Context) (bin string, unlock func(), err error) 
 	built.mu.Lock()
 	defer built.mu.Unlock()
 	if built.path != bin {
-		_, statErr := os.Stat(bin)
-		if !b.once || statErr != nil {
+		// A published version never changes: install it only once.
+		if _, err := os.Stat(bin); b.pkg == "" || err != nil {
 			if err := b.run(ctx, bin); err != nil {
 				unlock()
 				return "", nil, err
@@ -209,14 +207,12 @@ func versionQuery(bi *debug.BuildInfo) (string, error) {
 	return query(m.Version), nil
 }
 
-// builder runs the go command that builds edge-devvault.
+// builder runs the go command that builds edge-devvault: go build in
+// the source directory dir, or, with pkg set, go install pkg.
 type builder struct {
-	dir       string   // working directory of the go command
-	args      []string // go build or go install; "BIN" stands for the binary's path
-	src       string   // what is built, for messages
-	binDir    string   // where the binary goes
-	countDeps bool     // go list -deps works in dir (a module's source)
-	once      bool     // a published version: build only if the binary is missing
+	dir    string // working directory of the go command
+	binDir string // where the binary goes
+	pkg    string // module@version to install; "" to build dir's source
 }
 
 func (b builder) run(ctx context.Context, bin string) error {
@@ -229,12 +225,10 @@ func (b builder) run(ctx context.Context, bin string) error {
 	// DWARF to write for a binary nobody debugs (a shorter link; compiled
 	// packages are shared with any other build of the dev Vault, as
 	// -trimpath would not be).
-	args := []string{b.args[0], "-v", "-buildvcs=false", "-ldflags=-s -w"}
-	for _, a := range b.args[1:] {
-		if a == "BIN" {
-			a = bin
-		}
-		args = append(args, a)
+	flags := []string{"-v", "-buildvcs=false", "-ldflags=-s -w"}
+	args, src := append(append([]string{"build"}, flags...), "-o", bin, "."), b.dir
+	if b.pkg != "" {
+		args, src = append(append([]string{"install"}, flags...), b.pkg), b.pkg
 	}
 	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = b.dir
@@ -250,12 +244,12 @@ func (b builder) run(ctx context.Context, bin string) error {
 	cmd.Stdout, cmd.Stderr = w, w
 
 	if _, err := os.Stat(bin); errors.Is(err, os.ErrNotExist) {
-		p.start("building the dev Vault (" + b.src + ") for the first time: 4 to 5 minutes on 2 cores with an empty Go build cache, 15 s with a warm one")
+		p.start("building the dev Vault (" + src + ") for the first time: 4 to 5 minutes on 2 cores with an empty Go build cache, 15 s with a warm one")
 	}
 	slow := time.AfterFunc(3*time.Second, func() {
 		p.start("rebuilding the dev Vault (its source or Go changed): up to 5 minutes")
 	})
-	if b.countDeps {
+	if b.pkg == "" {
 		// The number of packages the build may compile, for "n of at
 		// most total"; those already in the Go build cache are not
 		// compiled.
@@ -272,7 +266,7 @@ func (b builder) run(ctx context.Context, bin string) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = ctxErr
 		}
-		return fmt.Errorf("vaulttest: building the dev Vault (%s): %w\n%s", b.src, err, msg)
+		return fmt.Errorf("vaulttest: building the dev Vault (%s): %w\n%s", src, err, msg)
 	}
 	p.stop(fmt.Sprintf("dev Vault built in %s", time.Since(p.begin).Round(time.Second)))
 	return nil
