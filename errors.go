@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/edgesdk/edge/internal/errfmt"
@@ -14,6 +15,18 @@ import (
 // them with errors.Is; the concrete error is always an *Error, whose Kind
 // is one of them. Their texts are short facts; what to do about each is
 // said here.
+//
+// An error matches at most one of the kinds that say what happened:
+// ErrNotFound, ErrAlreadyExists, ErrBadEntry, ErrPermissionDenied,
+// ErrConflict, ErrInvalidToken, ErrWrongSecret, ErrUnknownOutcome, and
+// every other kind below (ErrNoEntity, ErrNoOrg, ErrIdentityChanged,
+// ErrUndecodable, and any kind added later). The one pairing allowed is
+// ErrUnknownOutcome with ErrUnavailable, when Vault was unavailable. So a
+// caller may test the kinds in any order. This holds by construction: an
+// *Error matches its Kind alone, and the causes it wraps are seen by
+// errors.Is without their kinds (see Error.Unwrap), even when a cause is
+// itself an *Error, as when an update whose answer was lost then found
+// the secret gone.
 var (
 	// ErrNotFound means the secret does not exist (never written, deleted,
 	// or its latest version was deleted or destroyed in Vault).
@@ -135,8 +148,18 @@ func (e *Error) GoString() string {
 	return fmt.Sprintf("&edge.Error{Op:%q, Scope:%q, Name:%q, Kind:%q, Err:%q}", e.Op, e.Scope, name, kind, cause)
 }
 
-// Unwrap returns the underlying cause, or Kind when there is none.
-func (e *Error) Unwrap() error { return errfmt.Unwrap(e.Kind, e.Err) }
+// Unwrap returns the underlying cause, or Kind when there is none. The
+// cause is seen through a view that hides every kind inside it (an
+// *Error's Kind, a sentinel wrapped anywhere in the chain) from errors.Is,
+// so that e matches its own Kind alone; everything else in the chain
+// (vault/api's *api.ResponseError for errors.As, context.Canceled for
+// errors.Is) is reached as before.
+func (e *Error) Unwrap() error {
+	if e.Err == nil {
+		return e.Kind
+	}
+	return kindless{e.Err}
+}
 
 // Is reports whether target is e's Kind, so that errors.Is(err,
 // ErrNotFound) holds for an *Error of that kind. An ErrUnknownOutcome
@@ -147,6 +170,77 @@ func (e *Error) Is(target error) bool {
 		return true
 	}
 	return target == ErrUnavailable && e.Kind == ErrUnknownOutcome && vaulterr.Unavailable(e.Err)
+}
+
+// kindless is a view of a cause in which no kind can be matched: an
+// *Error in the chain is skipped (its cause is seen, not its Kind), and
+// errors.Is of any kind is false for every error in the chain. It is
+// transparent otherwise: Error, errors.Is of anything else, errors.As,
+// and the chain below.
+type kindless struct{ err error }
+
+func (k kindless) Error() string { return k.err.Error() }
+
+// Is reports whether the error matches target, as errors.Is compares
+// one link of a chain, unless target is a kind.
+func (k kindless) Is(target error) bool {
+	if isKind(target) {
+		return false
+	}
+	if k.err == target {
+		return true
+	}
+	if x, ok := k.err.(interface{ Is(error) bool }); ok {
+		return x.Is(target)
+	}
+	return false
+}
+
+// As sets target to the error if it has target's type, as errors.As
+// does with one link of a chain.
+func (k kindless) As(target any) bool {
+	if x, ok := k.err.(interface{ As(any) bool }); ok && x.As(target) {
+		return true
+	}
+	v := reflect.ValueOf(target)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return false
+	}
+	if t := v.Elem().Type(); reflect.TypeOf(k.err).AssignableTo(t) {
+		v.Elem().Set(reflect.ValueOf(k.err))
+		return true
+	}
+	return false
+}
+
+// Unwrap returns the views of the errors k's error wraps.
+func (k kindless) Unwrap() []error {
+	var next []error
+	switch x := k.err.(type) {
+	case *Error:
+		next = []error{x.Err} // not x.Unwrap: that would be the kind, without a cause
+	case interface{ Unwrap() error }:
+		next = []error{x.Unwrap()}
+	case interface{ Unwrap() []error }:
+		next = x.Unwrap()
+	}
+	views := next[:0:0]
+	for _, err := range next {
+		if err != nil {
+			views = append(views, kindless{err})
+		}
+	}
+	return views
+}
+
+// isKind reports whether err is one of the sentinel kinds.
+func isKind(err error) bool {
+	for _, s := range sentinels {
+		if err == s.err {
+			return true
+		}
+	}
+	return false
 }
 
 // kindOf classifies a failure vault/api reported: 403 is

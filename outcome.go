@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"time"
@@ -44,58 +45,82 @@ type versionResponse struct {
 	} `json:"data"`
 }
 
+// maxClockSkew bounds how far the clocks of an HA cluster's nodes may
+// differ for ownWrite to tell a lost create from someone else's: see
+// ownWrite.
+const maxClockSkew = 30 * time.Second
+
 // ownWrite reports whether version of secret name in sc is the write of
-// the value stored (as kvValue encoded it) that a call begun at start
-// made. It compares the value, and the version's creation time with the
-// call's start on Vault's own clock (the answer's Date header less the
-// call's elapsed time, less one second for the header's resolution), so
-// that clock skew between client and Vault does not matter. A version
-// with the same value written by someone else during the call is taken
-// for the caller's: no answer from Vault tells the two apart.
-func (s *SecretsService) ownWrite(ctx context.Context, sc scope, name string, version uint64, stored []byte, start time.Time) verdict {
+// the value stored (as kvValue encoded it) that the call made, after an
+// attempt's answer was lost.
+//
+// A version with another value is someone else's. A version with the
+// same value is the call's if it was written during the call, which is
+// known without any clock when the call saw the version before it
+// (after): an update reads the current version V before it writes V+1
+// with check-and-set, so a V+1 found later was written after that read.
+// A create has no version before it (after is 0): its version 1 is the
+// call's unless it was written before the call began, which only clocks
+// can tell. The version's created_time is set by the active node; the
+// call's start is taken from the answer's Date header, less the time the
+// call has taken, and that header comes from whichever node answered. So
+// that nodes whose clocks differ do not make the call's own write
+// someone else's, a version counts as written before the call only if
+// it is older than that by more than maxClockSkew (plus a second, the
+// header's resolution): a create finds its own write whenever the
+// answering node's clock is within maxClockSkew of the active node's. A
+// version with the same value written by someone else during the call,
+// or less than maxClockSkew before it, is taken for the caller's: no
+// answer from Vault tells the two apart, and the secret holds the
+// caller's value either way.
+func (s *SecretsService) ownWrite(ctx context.Context, sc scope, name string, version, after uint64, stored []byte, start time.Time) verdict {
 	ctx, _ = vaultclient.Track(ctx) // a retry budget of its own
-	resp, err := s.client.Logical().ReadRawWithDataWithContext(ctx, sc.data+"/"+name,
-		map[string][]string{"version": {strconv.FormatUint(version, 10)}})
-	latest := false
-	if vaulterr.Status(err) == http.StatusForbidden {
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name,
+		Query: url.Values{"version": {strconv.FormatUint(version, 10)}}}
+	read := func(latest bool) func(resp *api.Response, err error) (verdict, error) {
+		return func(resp *api.Response, err error) (verdict, error) {
+			if vaulterr.Status(err) == http.StatusForbidden && !latest {
+				return unknown, err // the caller reads the latest version instead
+			}
+			if err != nil {
+				return unknown, nil // deleted or destroyed since (404), or unavailable
+			}
+			var body versionResponse
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				return unknown, nil
+			}
+			md := body.Data.Metadata
+			if md.Version != version {
+				return unknown, nil // latest: written again since, version is no longer the latest
+			}
+			if md.DeletionTime != "" || md.Destroyed || md.CreatedTime.IsZero() {
+				return unknown, nil
+			}
+			if !sameStored(body.Data.Data, stored) {
+				return theirs, nil
+			}
+			if after > 0 && version > after {
+				return ours, nil // written after the call read version after
+			}
+			vaultNow, err := http.ParseTime(resp.Header.Get("Date"))
+			if err != nil {
+				return unknown, nil
+			}
+			if md.CreatedTime.Before(vaultNow.Add(-time.Since(start) - time.Second - maxClockSkew)) {
+				return theirs, nil
+			}
+			return ours, nil
+		}
+	}
+	v, err := vaultclient.Send(ctx, s.client, req, read(false))
+	if err != nil {
 		// The org members policy denies the version parameter, and
 		// holds an admin who is also a member: the latest version
 		// tells, if it is the one asked for.
-		if resp != nil {
-			resp.Body.Close()
-		}
-		resp, err = s.client.Logical().ReadRawWithContext(ctx, sc.data+"/"+name)
-		latest = true
+		req.Query = nil
+		v, _ = vaultclient.Send(ctx, s.client, req, read(true))
 	}
-	if resp != nil {
-		defer resp.Body.Close()
-	}
-	if err != nil {
-		return unknown // deleted or destroyed since (404), or unavailable
-	}
-	elapsed := time.Since(start)
-	var body versionResponse
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return unknown
-	}
-	md := body.Data.Metadata
-	if latest && md.Version != version {
-		return unknown // written again since: version is no longer the latest
-	}
-	if md.DeletionTime != "" || md.Destroyed || md.CreatedTime.IsZero() {
-		return unknown
-	}
-	if !sameStored(body.Data.Data, stored) {
-		return theirs
-	}
-	vaultNow, err := http.ParseTime(resp.Header.Get("Date"))
-	if err != nil {
-		return unknown
-	}
-	if md.CreatedTime.Before(vaultNow.Add(-elapsed - time.Second)) {
-		return theirs
-	}
-	return ours
+	return v
 }
 
 // sameStored reports whether the data Vault returned is what the SDK
@@ -109,18 +134,15 @@ func sameStored(got json.RawMessage, stored []byte) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-// unwrapLost classifies an unwrap whose answer was lost (err), asking
-// Vault whether the token is still there: if it is, the unwrap did not
-// happen and may be tried again (ErrUnavailable); if not, Vault may have
-// handed the value out with the lost answer (ErrUnknownOutcome).
-func unwrapLost(ctx context.Context, c *api.Client, err error) error {
-	if ctx.Err() == nil {
-		_, lerr := c.Logical().WriteWithContext(ctx, "sys/wrapping/lookup", map[string]any{"token": c.Token()})
-		if lerr == nil {
-			return &Error{Op: "unwrap", Kind: ErrUnavailable, Err: &lostError{"the answer was lost; the token is still unredeemed", err}}
-		}
+// tokenUnredeemed reports whether Vault still knows the wrapping token
+// c holds (sys/wrapping/lookup): an unwrap whose answer was lost did not
+// redeem it, yet.
+func tokenUnredeemed(ctx context.Context, c *api.Client) bool {
+	if ctx.Err() != nil {
+		return false
 	}
-	return &Error{Op: "unwrap", Kind: ErrUnknownOutcome, Err: &lostError{"the answer was lost and the token may have been redeemed by the lost request", err}}
+	_, err := c.Logical().WriteWithContext(ctx, "sys/wrapping/lookup", map[string]any{"token": c.Token()})
+	return err == nil
 }
 
 // lostError explains why an outcome is unknown, keeping the failure that

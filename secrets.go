@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -210,53 +211,52 @@ func (s *SecretsService) listSecrets(ctx context.Context, sc scope) ([]string, e
 	// A LIST, as vault/api's Logical().List sends it, with the answer
 	// decoded in one pass (decodeListResponse) rather than into a
 	// map[string]any first.
-	resp, err := s.client.Logical().ReadRawWithDataWithContext(ctx, sc.meta, listParams)
-	if resp != nil {
-		defer resp.Body.Close()
-	}
-	if resp != nil && resp.StatusCode == http.StatusNotFound {
-		return []string{}, nil // an empty scope, as vault/api reads a 404
-	}
-	if err != nil {
-		return nil, sc.fail("list", "", kindOf(err), err)
-	}
-	// A key ending in '/' is a folder some other tool made below the
-	// scope: decodeListResponse keeps only valid names, sorted.
-	body := &bodyReader{r: resp.Body}
-	names, err := decodeListResponse(body)
-	if body.err != nil {
-		return nil, sc.fail("list", "", kindOf(body.err), body.err)
-	}
-	if err != nil {
-		return nil, sc.fail("list", "", decodeKind(err), err)
-	}
-	return names, nil
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta, Query: listParams}
+	return vaultclient.Send(ctx, s.client, req, func(resp *api.Response, err error) ([]string, error) {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return []string{}, nil // an empty scope, as vault/api reads a 404
+		}
+		if err != nil {
+			return nil, sc.fail("list", "", kindOf(err), err)
+		}
+		// A key ending in '/' is a folder some other tool made below the
+		// scope: decodeListResponse keeps only valid names, sorted.
+		body := &bodyReader{r: resp.Body}
+		names, err := decodeListResponse(body)
+		if body.err != nil {
+			return nil, sc.fail("list", "", kindOf(body.err), body.err)
+		}
+		if err != nil {
+			return nil, sc.fail("list", "", decodeKind(err), err)
+		}
+		return names, nil
+	})
 }
 
-// listParams makes a GET a LIST. vault/api copies it into each request.
-var listParams = map[string][]string{"list": {"true"}}
+// listParams makes a GET a LIST. It is never modified: vault/api copies
+// it into each request's URL.
+var listParams = url.Values{"list": {"true"}}
 
 func (s *SecretsService) readSecret(ctx context.Context, sc scope, name string) (Secret, error) {
 	if err := sc.check("read", name); err != nil {
 		return nil, err
 	}
-	resp, err := s.client.Logical().ReadRawWithContext(ctx, sc.data+"/"+name)
-	if resp != nil {
-		defer resp.Body.Close()
-	}
-	if err != nil {
-		// 404: missing, or latest version deleted or destroyed.
-		return nil, sc.fail("read", name, readKindOf(err), err)
-	}
-	body := &bodyReader{r: resp.Body}
-	value, err := decodeKVResponse(body)
-	if body.err != nil {
-		return nil, sc.fail("read", name, kindOf(body.err), body.err)
-	}
-	if err != nil {
-		return nil, sc.fail("read", name, decodeKind(err), err)
-	}
-	return value, nil
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name}
+	return vaultclient.Send(ctx, s.client, req, func(resp *api.Response, err error) (Secret, error) {
+		if err != nil {
+			// 404: missing, or latest version deleted or destroyed.
+			return nil, sc.fail("read", name, readKindOf(err), err)
+		}
+		body := &bodyReader{r: resp.Body}
+		value, err := decodeKVResponse(body)
+		if body.err != nil {
+			return nil, sc.fail("read", name, kindOf(body.err), body.err)
+		}
+		if err != nil {
+			return nil, sc.fail("read", name, decodeKind(err), err)
+		}
+		return value, nil
+	})
 }
 
 // create writes with cas=0, so that the write succeeds only if the secret
@@ -281,7 +281,7 @@ func (s *SecretsService) createSecret(ctx context.Context, sc scope, name string
 	case vaulterr.IsCASMismatch(err) && !attempts.Lost():
 		return sc.fail("create", name, ErrAlreadyExists, nil)
 	case vaulterr.IsCASMismatch(err):
-		switch s.ownWrite(ctx, sc, name, 1, stored, start) {
+		switch s.ownWrite(ctx, sc, name, 1, 0, stored, start) {
 		case ours:
 			return nil
 		case theirs:
@@ -291,7 +291,7 @@ func (s *SecretsService) createSecret(ctx context.Context, sc scope, name string
 	case attempts.Lost():
 		// The last answer was lost too: ask Vault whether a write
 		// took effect.
-		switch s.ownWrite(ctx, sc, name, 1, stored, start) {
+		switch s.ownWrite(ctx, sc, name, 1, 0, stored, start) {
 		case ours:
 			return nil
 		case theirs:
@@ -334,12 +334,12 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 		}
 		lost = lost || attempts.Lost()
 		if !vaulterr.IsCASMismatch(err) {
-			if attempts.Lost() && s.ownWrite(ctx, sc, name, version+1, stored, start) == ours {
+			if attempts.Lost() && s.ownWrite(ctx, sc, name, version+1, version, stored, start) == ours {
 				return nil
 			}
 			return sc.fail("update", name, writeKindOf(err, lost), err)
 		}
-		if attempts.Lost() && s.ownWrite(ctx, sc, name, version+1, stored, start) == ours {
+		if attempts.Lost() && s.ownWrite(ctx, sc, name, version+1, version, stored, start) == ours {
 			return nil
 		}
 	}
@@ -350,55 +350,87 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 // version, or an error (for operation op) wrapping ErrNotFound if it has
 // none.
 //
-// A latest version with a deletion time not after Vault's clock is
-// deleted; one with a later deletion time is live (the mount's
-// delete_version_after schedules that). Vault's clock is read from the
-// answer's Date header, so the client's clock does not matter; the
-// header counts whole seconds, so a version scheduled to be deleted less
-// than a second later is taken as deleted already.
+// A latest version with a deletion time is deleted once that time has
+// come (a delete sets it to the moment of deleting, the mount's
+// delete_version_after to a time after the write). Whether it has come
+// is not decided here by comparing the deletion time with a clock: the
+// client's clock may be off, and so may the Date header of whichever
+// node of an HA cluster answered. Vault decides it, on the node that
+// keeps the data: a read of the latest version answers 404 if it is
+// deleted (see liveVersion). Only versions with a deletion time cost
+// that second request.
 func (s *SecretsService) currentVersion(ctx context.Context, op string, sc scope, name string) (uint64, error) {
-	resp, err := s.client.Logical().ReadRawWithContext(ctx, sc.meta+"/"+name)
-	if resp != nil {
-		defer resp.Body.Close()
-	}
-	if err != nil {
-		return 0, sc.fail(op, name, readKindOf(err), err)
-	}
-	var meta struct {
-		Data struct {
-			CurrentVersion uint64 `json:"current_version"`
-			Versions       map[string]struct {
-				DeletionTime string `json:"deletion_time"`
-				Destroyed    bool   `json:"destroyed"`
-			} `json:"versions"`
-		} `json:"data"`
-	}
-	body := &bodyReader{r: resp.Body}
-	if err := json.NewDecoder(body).Decode(&meta); err != nil {
-		if body.err != nil {
-			return 0, sc.fail(op, name, kindOf(body.err), body.err)
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta + "/" + name}
+	meta, err := vaultclient.Send(ctx, s.client, req, func(resp *api.Response, err error) (*kvMetadata, error) {
+		if err != nil {
+			return nil, sc.fail(op, name, readKindOf(err), err)
 		}
-		return 0, sc.fail(op, name, nil, errors.New("vault returned metadata that is not JSON"))
+		var meta kvMetadata
+		body := &bodyReader{r: resp.Body}
+		if err := json.NewDecoder(body).Decode(&meta); err != nil {
+			if body.err != nil {
+				return nil, sc.fail(op, name, kindOf(body.err), body.err)
+			}
+			return nil, sc.fail(op, name, nil, errors.New("vault returned metadata that is not JSON"))
+		}
+		return &meta, nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	version := meta.Data.CurrentVersion
 	if version == 0 {
 		return 0, sc.fail(op, name, ErrNotFound, nil)
 	}
 	latest := meta.Data.Versions[strconv.FormatUint(version, 10)]
-	if latest.DeletionTime != "" {
-		vaultNow, err := http.ParseTime(resp.Header.Get("Date"))
-		if err != nil {
-			vaultNow = time.Now() // no Date header (a proxy dropped it): the client's clock
-		}
-		at, err := time.Parse(time.RFC3339Nano, latest.DeletionTime)
-		if err != nil || at.Before(vaultNow.Add(time.Second)) {
-			return 0, sc.fail(op, name, ErrNotFound, nil)
-		}
-	}
 	if latest.Destroyed {
 		return 0, sc.fail(op, name, ErrNotFound, nil)
 	}
+	if latest.DeletionTime != "" {
+		return s.liveVersion(ctx, op, sc, name)
+	}
 	return version, nil
+}
+
+// kvMetadata is the part of a KV v2 metadata read that currentVersion
+// needs.
+type kvMetadata struct {
+	Data struct {
+		CurrentVersion uint64 `json:"current_version"`
+		Versions       map[string]struct {
+			DeletionTime string `json:"deletion_time"`
+			Destroyed    bool   `json:"destroyed"`
+		} `json:"versions"`
+	} `json:"data"`
+}
+
+// liveVersion asks Vault for the version number of the secret's live
+// latest version by reading it: 404 means the latest version is deleted
+// or destroyed (ErrNotFound). Reading the data is allowed wherever
+// currentVersion is needed (an org admin's update, a wrap of a version).
+// The value read is discarded unread.
+func (s *SecretsService) liveVersion(ctx context.Context, op string, sc scope, name string) (uint64, error) {
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name}
+	return vaultclient.Send(ctx, s.client, req, func(resp *api.Response, err error) (uint64, error) {
+		if err != nil {
+			return 0, sc.fail(op, name, readKindOf(err), err)
+		}
+		var v struct {
+			Data struct {
+				Metadata struct {
+					Version uint64 `json:"version"`
+				} `json:"metadata"`
+			} `json:"data"`
+		}
+		body := &bodyReader{r: resp.Body}
+		if err := json.NewDecoder(body).Decode(&v); err != nil || v.Data.Metadata.Version == 0 {
+			if body.err != nil {
+				return 0, sc.fail(op, name, kindOf(body.err), body.err)
+			}
+			return 0, sc.fail(op, name, nil, errors.New("vault returned a version read without a version"))
+		}
+		return v.Data.Metadata.Version, nil
+	})
 }
 
 // kvWriteBody returns the request body of a KV v2 write of the JSON

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -184,14 +185,19 @@ func (u UnwrappedSecret) LogValue() slog.Value {
 // malformed, used or expired, and ErrNotFound if the secret was gone when
 // the token was made.
 //
-// Unwrap never repeats a request that may have reached Vault: a second
-// try would find the token used. If the answer is lost (the connection
-// drops, a 5xx), Unwrap asks Vault whether the token is still there: if
-// it is, the error wraps ErrUnavailable and trying again is safe; if it is
-// not, the error wraps ErrUnknownOutcome: the lost answer may have carried
-// the value, which is then gone for good. Requests Vault surely did not
-// act on (a connection refused, a 429, a sealed Vault) are retried as
-// vault/api retries them.
+// Unwrap repeats a request that may have reached Vault at most once, and
+// only after asking Vault: if the answer is lost (the connection drops, a
+// 5xx, a proxy's 504), Unwrap asks Vault whether the token is still there
+// (sys/wrapping/lookup), and if it is, tries once more. If that try
+// delivers the value, Unwrap returns it. Otherwise (the token was gone at
+// the lookup, the second try found it used, because the lost request
+// redeemed it after all, or the second answer was lost too) the error
+// wraps ErrUnknownOutcome: the lost answer may have carried the value,
+// which is then gone for good, and trying again is pointless. Unwrap
+// never reports such a token as ErrInvalidToken, which means the token
+// was used, malformed or expired before this call. Requests Vault surely
+// did not act on (a connection refused, a 429, a sealed Vault) are
+// retried as vault/api retries them.
 func Unwrap(ctx context.Context, client *api.Client, token string) (Secret, error) {
 	u, err := unwrap(ctx, client, token)
 	if err != nil {
@@ -214,41 +220,79 @@ func UnwrapSecret(ctx context.Context, client *api.Client, token string) (*Unwra
 }
 
 // unwrap is Unwrap and UnwrapSecret.
+//
+// An unwrap is never retried blindly: a second try after an answer that
+// was lost finds the token used, and its value gone with the lost answer.
+// After a lost answer, unwrap asks Vault whether the token is still
+// there, and if it is, tries once more: the lost request may still
+// redeem it a moment later, so a retry that finds the token used, or
+// whose answer is lost too, is ErrUnknownOutcome (the value may have
+// gone to this caller's lost answer), never ErrInvalidToken.
 func unwrap(ctx context.Context, client *api.Client, token string) (*UnwrappedSecret, error) {
-	fail := func(kind, err error) error { return &Error{Op: "unwrap", Kind: kind, Err: err} }
 	c, err := tokenClient(client, token)
 	if err != nil {
-		return nil, fail(tokenKind(err), err)
+		return nil, &Error{Op: "unwrap", Kind: tokenKind(err), Err: err}
 	}
-	// Never retried blindly: a second try after an answer that was lost
-	// finds the token used, and its value gone with the lost answer.
+	u, lost, err := unwrapOnce(ctx, c)
+	if !lost {
+		return u, err
+	}
+	if !tokenUnredeemed(ctx, c) {
+		return nil, &Error{Op: "unwrap", Kind: ErrUnknownOutcome, Err: &lostError{"the answer was lost and the token may have been redeemed by the lost request", err}}
+	}
+	u, _, rerr := unwrapOnce(ctx, c)
+	switch {
+	case rerr == nil:
+		return u, nil
+	case errors.Is(rerr, ErrNotFound), errors.Is(rerr, ErrUndecodable):
+		return nil, rerr // Vault's answer, the token redeemed by this try
+	}
+	// The token used (the lost request redeemed it after all), the
+	// second answer lost too, or Vault unreachable while the lost
+	// request may still complete: the value may be gone with the first
+	// answer.
+	return nil, &Error{Op: "unwrap", Kind: ErrUnknownOutcome, Err: &lostError{"the answer was lost, and a second try could not redeem the token: the value may have gone to the lost answer", err}}
+}
+
+// unwrapOnce sends one unwrap with c, whose token is the wrapping token,
+// and reports whether an attempt may have reached Vault and had its
+// answer lost (lost; then the error is the failure that lost it).
+// Attempts Vault surely did not act on (a connection refused, a 429, a
+// sealed Vault) are retried as vault/api retries them.
+func unwrapOnce(ctx context.Context, c *api.Client) (u *UnwrappedSecret, lost bool, err error) {
+	fail := func(kind, err error) error { return &Error{Op: "unwrap", Kind: kind, Err: err} }
 	tctx, attempts := vaultclient.TrackOnce(ctx)
-	resp, err := c.Logical().WriteRawWithContext(tctx, "sys/wrapping/unwrap", nil)
-	if resp != nil {
-		defer resp.Body.Close()
-	}
-	if err != nil {
-		if attempts.Lost() {
-			return nil, unwrapLost(ctx, c, err)
+	req := vaultclient.Request{Method: http.MethodPut, Path: "sys/wrapping/unwrap"}
+	u, err = vaultclient.Send(tctx, c, req, func(resp *api.Response, err error) (*UnwrappedSecret, error) {
+		if err != nil {
+			return nil, err
 		}
-		return nil, fail(wrapTokenKind(err), err)
+		// decodeKVResponse reads the body as a stream, as Read does, so
+		// that a body cut short is told from one that is not JSON; the
+		// copy of what it read, the whole body once it succeeded, gives
+		// the version.
+		var raw bytes.Buffer
+		body := &bodyReader{r: resp.Body}
+		value, err := decodeKVResponse(io.TeeReader(body, &raw))
+		if body.err != nil {
+			// Vault redeemed the token, and its answer was cut short.
+			return nil, fail(ErrUnknownOutcome, &lostError{"the token was redeemed but its answer was cut short", body.err})
+		}
+		if err != nil {
+			return nil, fail(decodeKind(err), err)
+		}
+		u := &UnwrappedSecret{Value: value}
+		u.Version, u.CreatedTime = kvVersion(raw.Bytes())
+		return u, nil
+	})
+	var e *Error
+	switch {
+	case err == nil, errors.As(err, &e):
+		return u, false, err
+	case attempts.Lost():
+		return nil, true, err
 	}
-	// decodeKVResponse reads the body as a stream, as Read does, so that
-	// a body cut short is told from one that is not JSON; the copy of
-	// what it read, the whole body once it succeeded, gives the version.
-	var raw bytes.Buffer
-	body := &bodyReader{r: resp.Body}
-	value, err := decodeKVResponse(io.TeeReader(body, &raw))
-	if body.err != nil {
-		// Vault redeemed the token, and its answer was cut short.
-		return nil, fail(ErrUnknownOutcome, &lostError{"the token was redeemed but its answer was cut short", body.err})
-	}
-	if err != nil {
-		return nil, fail(decodeKind(err), err)
-	}
-	u := &UnwrappedSecret{Value: value}
-	u.Version, u.CreatedTime = kvVersion(raw.Bytes())
-	return u, nil
+	return nil, false, fail(wrapTokenKind(err), err)
 }
 
 // kvVersion returns data.metadata.version and data.metadata.created_time
@@ -282,8 +326,23 @@ func kvVersion(body []byte) (int, time.Time) {
 	return version, created
 }
 
-// errEmptyToken is tokenClient's answer to an empty token.
-var errEmptyToken = errors.New("the token is empty")
+// tokenClient's answers to a token that cannot be one: it is never
+// quoted, it may be a credential.
+var (
+	errEmptyToken = errors.New("the token is empty")
+	errTokenBytes = errors.New("the token holds a control byte or a character outside printable ASCII")
+)
+
+// printable reports whether token is printable ASCII, as every Vault
+// token is, and as vault/api (and HTTP) require of a header value.
+func printable(token string) bool {
+	for i := 0; i < len(token); i++ {
+		if token[i] < 0x21 || token[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
 
 // tokenClient returns a client for Vault at client's address (or the
 // environment's) that authenticates with token: a clone, so that the
@@ -294,6 +353,9 @@ func tokenClient(client *api.Client, token string) (*api.Client, error) {
 	if token == "" {
 		return nil, errEmptyToken
 	}
+	if !printable(token) {
+		return nil, errTokenBytes
+	}
 	c, err := vaultclient.Own(client)
 	if err != nil {
 		return nil, err
@@ -303,7 +365,7 @@ func tokenClient(client *api.Client, token string) (*api.Client, error) {
 }
 
 func tokenKind(err error) error {
-	if errors.Is(err, errEmptyToken) {
+	if errors.Is(err, errEmptyToken) || errors.Is(err, errTokenBytes) {
 		return ErrInvalidToken
 	}
 	return nil

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/edgesdk/edge/internal/vaultclient"
 	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
@@ -137,53 +140,70 @@ func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, 
 		return nil, sc.fail("wrap", name, ErrBadEntry, err)
 	}
 	var version uint64
-	var query map[string][]string
+	var query url.Values
 	if o.version {
 		version, err = s.currentVersion(ctx, "wrap", sc, name)
 		if err != nil {
 			return nil, err
 		}
-		query = map[string][]string{"version": {strconv.FormatUint(version, 10)}}
+		query = url.Values{"version": {strconv.FormatUint(version, 10)}}
 	}
-	// A shallow copy of the client that asks for wrapping on this one
-	// request; the session's client, used concurrently, is unchanged.
-	client := s.auth.withRequestCallbacks(s.client, func(r *api.Request) { r.WrapTTL = ttl })
-	resp, err := client.Logical().ReadRawWithDataWithContext(ctx, sc.data+"/"+name, query)
-	if resp != nil {
-		defer resp.Body.Close()
-	}
-	if err != nil {
-		kind := readKindOf(err)
-		switch {
-		case vaulterr.IsWrapRefused(err):
-			// Vault refused the wrap TTL header itself.
-			kind = ErrBadEntry
-		case kind == ErrPermissionDenied && s.canRead(ctx, sc.data+"/"+name):
-			// Vault answers a TTL outside the path's min_wrapping_ttl
-			// or max_wrapping_ttl with a bare 403; a token that may
-			// read the path was refused for the TTL.
-			kind = ErrBadEntry
-			err = fmt.Errorf("vault's policy does not allow a wrapping ttl of %s on this path (min_wrapping_ttl or max_wrapping_ttl): %w", ttl, err)
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Query: query, WrapTTL: ttl}
+	w, err := vaultclient.Send(ctx, s.client, req, func(resp *api.Response, err error) (*WrappedSecret, error) {
+		if err != nil {
+			return nil, err
 		}
-		return nil, sc.fail("wrap", name, kind, err)
+		var body wrapResponse
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			return nil, sc.fail("wrap", name, nil, errNotWrapped)
+		}
+		wi := body.WrapInfo
+		if wi == nil || wi.Token == "" || (len(body.Data) > 0 && string(body.Data) != "null") {
+			return nil, sc.fail("wrap", name, nil, errNotWrapped)
+		}
+		return &WrappedSecret{
+			Token:        wi.Token,
+			Accessor:     wi.Accessor,
+			UnwrapURL:    strings.TrimSuffix(s.address, "/") + "/v1/sys/wrapping/unwrap",
+			TTL:          time.Duration(wi.TTL) * time.Second,
+			CreationTime: wi.CreationTime,
+			CreationPath: wi.CreationPath,
+			Version:      int(version),
+		}, nil
+	})
+	var e *Error
+	if err == nil || errors.As(err, &e) {
+		return w, err
 	}
-	var body wrapResponse
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, sc.fail("wrap", name, nil, errNotWrapped)
+	return nil, s.wrapRefused(ctx, sc, name, ttl, query != nil, err)
+}
+
+// wrapRefused classifies Vault's refusal (err) of a wrapped read of
+// secret name with wrap TTL ttl, with a version query or not.
+//
+// Vault answers a TTL outside the path's min_wrapping_ttl or
+// max_wrapping_ttl with a bare 403, the same answer as any other refusal.
+// sys/capabilities-self tells a token that may read the path, but it
+// ignores parameters: a read of a version that the path's
+// denied_parameters refuse (the org members policy refuses "version", and
+// binds an admin who is also a member) is refused as well. So the 403 is
+// read as the TTL only for a read without a query, by a token that may
+// read the path; a refused version read is ErrPermissionDenied, saying
+// why.
+func (s *SecretsService) wrapRefused(ctx context.Context, sc scope, name, ttl string, versioned bool, err error) error {
+	kind := readKindOf(err)
+	switch {
+	case vaulterr.IsWrapRefused(err):
+		// Vault refused the wrap TTL header itself.
+		kind = ErrBadEntry
+	case kind != ErrPermissionDenied:
+	case versioned:
+		err = fmt.Errorf("vault refused the read of a given version; the path's policy may deny the version parameter (an org member, admin or not, may wrap only the latest version): %w", err)
+	case s.canRead(ctx, sc.data+"/"+name):
+		kind = ErrBadEntry
+		err = fmt.Errorf("vault's policy does not allow a wrapping ttl of %s on this path (min_wrapping_ttl or max_wrapping_ttl): %w", ttl, err)
 	}
-	wi := body.WrapInfo
-	if wi == nil || wi.Token == "" || (len(body.Data) > 0 && string(body.Data) != "null") {
-		return nil, sc.fail("wrap", name, nil, errNotWrapped)
-	}
-	return &WrappedSecret{
-		Token:        wi.Token,
-		Accessor:     wi.Accessor,
-		UnwrapURL:    strings.TrimSuffix(s.address, "/") + "/v1/sys/wrapping/unwrap",
-		TTL:          time.Duration(wi.TTL) * time.Second,
-		CreationTime: wi.CreationTime,
-		CreationPath: wi.CreationPath,
-		Version:      int(version),
-	}, nil
+	return sc.fail("wrap", name, kind, err)
 }
 
 // canRead reports whether the session's token has the read capability on

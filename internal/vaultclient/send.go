@@ -1,0 +1,67 @@
+package vaultclient
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// Request is one request whose answer the caller reads itself, as a
+// stream: the raw requests of the SDK.
+type Request struct {
+	Method string     // GET, PUT, LIST, ...
+	Path   string     // the Vault path, without "/v1/"
+	Query  url.Values // query parameters; may be nil
+	Body   []byte     // sent as it is; nil for none
+	// WrapTTL asks Vault to wrap the answer for this long ("300s");
+	// empty for an answer in the clear.
+	WrapTTL string
+}
+
+// Send sends req with c and hands Vault's answer to read: the response
+// (nil when none came) and vault/api's error (a *api.ResponseError for a
+// status of 400 or more, whose body vault/api has read). Send returns
+// what read returns.
+//
+// Send is the one place the SDK sends a request whose body it reads
+// itself, and it owns that request's context: a child of ctx that it
+// cancels exactly once, after read has returned, and after the body was
+// closed. Two failures cannot happen because of it:
+//
+//   - A body read after its context was cancelled. vault/api's
+//     Logical().WriteRawWithContext cancels the context it sends with
+//     before it returns the response; over HTTP/2 that resets the
+//     stream, and a body not yet received is cut short (an unwrap then
+//     destroys the secret it was to deliver). Send never calls it: it
+//     sends through RawRequestWithContext, which leaves the context
+//     alone, and cancels only when read is done.
+//   - A request that outlives its call. RawRequestWithContext (and the
+//     ReadRaw functions built on it) derives a context with the client
+//     timeout and never cancels it, so that the caller can still read
+//     the body: each finished request would leave a live timer, a
+//     context and the transport's cancel hook behind until the timeout.
+//     Cancelling the parent that Send owns cancels that child too.
+//
+// The response's body is closed when read returns; read must not keep
+// it. ctx's values (the call's Attempts, see Track) reach the retry
+// policy as before.
+func Send[T any](ctx context.Context, c *api.Client, req Request, read func(*api.Response, error) (T, error)) (T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // after the body is closed: deferred first, runs last
+
+	r := c.NewRequest(req.Method, "/v1/"+req.Path)
+	if req.Query != nil {
+		r.Params = req.Query
+	}
+	if req.Body != nil {
+		r.BodyBytes = req.Body
+	}
+	r.WrapTTL = req.WrapTTL
+	//lint:ignore SA1019 the one vault/api entry point that sends a request built by the caller (method, wrap TTL, bytes) and does not cancel its context before the body is read; see above.
+	resp, err := c.RawRequestWithContext(ctx, r)
+	if resp != nil && resp.Body != nil {
+		defer resp.Body.Close()
+	}
+	return read(resp, err)
+}
