@@ -284,7 +284,16 @@ func ExampleAdmin_OperatorPolicy() {
 	//   capabilities = ["read", "update", "delete"]
 	// }
 	// path "identity/entity/id/*" {
-	//   capabilities = ["read"]
+	//   capabilities = ["read", "delete"]
+	// }
+	// path "auth/+/users/*" {
+	//   capabilities = ["delete"]
+	// }
+	// path "sys/leases/lookup/auth/+/login/" {
+	//   capabilities = ["list", "sudo"]
+	// }
+	// path "sys/leases/revoke-prefix/auth/+/login/*" {
+	//   capabilities = ["update", "sudo"]
 	// }
 }
 
