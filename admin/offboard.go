@@ -148,3 +148,61 @@ func (a *Admin) removeUserpass(ctx context.Context, op, entityID string, al alia
 	}
 	return nil
 }
+
+// DeleteUserSecrets deletes the private secrets of the identity entity
+// entityID: every secret below <mount>/metadata/<prefix>/users/<entity
+// id>/, with all its versions and metadata, in folders below too. Use it
+// after OffboardUser when nothing of the person's is to be kept; it does
+// not check that the entity is gone, so called for a current user it
+// deletes that user's secrets. The deletion cannot be undone.
+//
+// DeleteUserSecrets is idempotent: a user with no secrets, or none left
+// by an earlier call, is not an error. It returns an error wrapping
+// edge.ErrBadEntry, before any request, if entityID is not a valid
+// entity id, and after deleting what it could if a key below the folder
+// is not a valid edge name (written by other tools; delete it with
+// them); and one wrapping edge.ErrPermissionDenied if the token may not
+// list and delete there (see Admin.OperatorPolicy).
+func (a *Admin) DeleteUserSecrets(ctx context.Context, entityID string) error {
+	const op = "delete user secrets"
+	if err := checkEntityID(entityID); err != nil {
+		// Not echoed: a token passed by mistake must not reach a log.
+		return &Error{Op: op, Kind: edge.ErrBadEntry, Err: err}
+	}
+	return a.deleteFolder(ctx, op, entityID, a.mount+"/metadata/"+a.prefix+"/users/"+entityID)
+}
+
+// deleteFolder deletes the metadata, and so every version, of each secret
+// below the KV v2 metadata folder dir, recursively.
+func (a *Admin) deleteFolder(ctx context.Context, op, entityID, dir string) error {
+	s, err := a.client.Logical().ListWithContext(ctx, dir)
+	if err != nil {
+		return &Error{Op: op, EntityID: entityID, Object: "listing " + quote(dir), Kind: kindOf(err), Err: err}
+	}
+	var keys []any
+	if s != nil { // nil: no such folder
+		keys, _ = s.Data["keys"].([]any)
+	}
+	var bad bool
+	for _, k := range keys {
+		key := stringOf(k)
+		name, folder := strings.CutSuffix(key, "/")
+		switch {
+		case !edge.ValidName(name):
+			bad = true // not echoed: it may be anything
+		case folder:
+			if err := a.deleteFolder(ctx, op, entityID, dir+"/"+name); err != nil {
+				return err
+			}
+		default:
+			if _, err := a.client.Logical().DeleteWithContext(ctx, dir+"/"+name); err != nil {
+				return &Error{Op: op, EntityID: entityID, Object: "deleting " + quote(dir+"/"+name), Kind: kindOf(err), Err: err}
+			}
+		}
+	}
+	if bad {
+		return &Error{Op: op, EntityID: entityID, Object: "folder " + quote(dir), Kind: edge.ErrBadEntry,
+			Err: fmt.Errorf("it holds a key that is not a valid edge name; delete it with other tools")}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,11 +132,18 @@ func recreate(t *testing.T, v *edgetest.Vault, name, policy string) recreated {
 	return recreated{token, entity}
 }
 
-func TestOffboardUserInputs(t *testing.T) {
+func TestOffboardInputs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := edgetest.Start(t)
 	a := newAdmin(t, v, admin.Config{})
+	methods := []struct {
+		name string
+		do   func(entityID string) error
+	}{
+		{"OffboardUser", func(id string) error { return a.OffboardUser(ctx, id) }},
+		{"DeleteUserSecrets", func(id string) error { return a.DeleteUserSecrets(ctx, id) }},
+	}
 	tests := []struct {
 		name     string
 		entityID string
@@ -146,17 +154,81 @@ func TestOffboardUserInputs(t *testing.T) {
 		{"path", "../sys", edge.ErrBadEntry},
 		{"token", "hvs.CAESIJ-not-a-real-token", edge.ErrBadEntry},
 	}
+	for _, m := range methods {
+		for _, tt := range tests {
+			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
+				err := m.do(tt.entityID)
+				if tt.wantKind == nil {
+					assert.NoError(t, err)
+					return
+				}
+				assert.ErrorIs(t, err, tt.wantKind)
+				var e *admin.Error
+				require.ErrorAs(t, err, &e)
+				assert.Empty(t, e.EntityID, "an invalid id is not recorded")
+				if tt.entityID != "" {
+					assert.NotContains(t, err.Error(), tt.entityID)
+				}
+			})
+		}
+	}
+}
+
+func TestDeleteUserSecrets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
+	root := v.RootClient(t)
+	write := func(entityID, name string) {
+		t.Helper()
+		_, err := root.Logical().Write(userScope(v, entityID).data+"/"+name, map[string]any{"data": map[string]any{"v": "x"}})
+		require.NoError(t, err)
+	}
+	keys := func(entityID string) []any {
+		t.Helper()
+		s, err := root.Logical().List(userScope(v, entityID).meta)
+		require.NoError(t, err)
+		if s == nil {
+			return nil
+		}
+		return s.Data["keys"].([]any)
+	}
+	other := v.NewUser(t)
+	write(other.EntityID, "kept")
+
+	tests := []struct {
+		name     string
+		names    []string // written, in order
+		wantKind error
+		wantLeft []any
+	}{
+		{"secrets, versions and a folder", []string{"a", "a", "b", "dir/c"}, nil, nil},
+		{"no secrets", nil, nil, nil},
+		{"a key edge would not write", []string{"ok", "not.edge"}, edge.ErrBadEntry, []any{"not.edge"}},
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := a.OffboardUser(ctx, tt.entityID)
-			if tt.wantKind == nil {
-				assert.NoError(t, err)
-				return
+			u := v.NewUser(t)
+			for _, n := range tt.names {
+				write(u.EntityID, n)
 			}
-			assert.ErrorIs(t, err, tt.wantKind)
-			var e *admin.Error
-			require.ErrorAs(t, err, &e)
-			assert.Empty(t, e.EntityID, "an invalid id is not recorded")
+			for i := range 2 { // idempotent
+				err := a.DeleteUserSecrets(ctx, u.EntityID)
+				if tt.wantKind == nil {
+					require.NoError(t, err, "call %d", i+1)
+				} else {
+					require.ErrorIs(t, err, tt.wantKind, "call %d", i+1)
+					assert.NotContains(t, err.Error(), "not.edge", "the key is not echoed")
+				}
+			}
+			assert.Equal(t, tt.wantLeft, keys(u.EntityID))
+			if slices.Contains(tt.names, "a") {
+				s, err := root.Logical().ReadWithData(userScope(v, u.EntityID).data+"/a", map[string][]string{"version": {"1"}})
+				require.NoError(t, err)
+				assert.Nil(t, s, "no old version is left")
+			}
+			assert.Equal(t, []any{"kept"}, keys(other.EntityID), "another user's secrets stay")
 		})
 	}
 }

@@ -365,6 +365,7 @@ func TestOperatorPolicy(t *testing.T) {
 		"auth/+/users/*":                          {"delete"},
 		"sys/leases/lookup/auth/+/login/":         {"list", "sudo"},
 		"sys/leases/revoke-prefix/auth/+/login/*": {"update", "sudo"},
+		"kv/metadata/edge/users/*":                {"list", "delete"},
 	}, got)
 }
 
