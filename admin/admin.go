@@ -48,13 +48,14 @@ type Config struct {
 }
 
 // Admin provisions Vault for the edge SDK: the KV version 2 mount, the
-// user policy, and each org's policies and identity groups. Make one with
-// New.
+// user policy, and each org's policies and identity groups; and it
+// offboards users. Make one with New.
 //
 // An Admin is safe for concurrent use by multiple goroutines. Its
 // membership edits (AddMember, RemoveMember, AddAdmin, RemoveAdmin) and
 // its group writes (CreateOrg, DeleteOrg) are serialized by a mutex,
-// because each is a read-modify-write of the group in Vault. Vault offers
+// because each is a read-modify-write of the group in Vault, and so is
+// OffboardUser, whose entity deletion edits the groups. Vault offers
 // no check-and-set on identity groups, so edits of one org from several
 // processes (or several Admins) at the same time can race, and one edit
 // can undo another: have one process at a time edit an org.
@@ -64,7 +65,7 @@ type Admin struct {
 	prefix string
 	names  string // name prefix
 
-	mu sync.Mutex // serializes group writes
+	mu sync.Mutex // serializes group writes and entity deletions
 }
 
 // New checks cfg, fills in its defaults and returns an Admin. It sends no

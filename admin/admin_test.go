@@ -502,6 +502,16 @@ func TestOperatorPolicyIntegration(t *testing.T) {
 		{"Admins", func() error { _, err := a.Admins(ctx, org); return err }},
 		{"RemoveMember", func() error { return a.RemoveMember(ctx, org, u.EntityID) }},
 		{"RemoveAdmin", func() error { return a.RemoveAdmin(ctx, org, u.EntityID) }},
+		{"OffboardUser", func() error { return a.OffboardUser(ctx, u.EntityID) }},
+		{"OffboardUser again", func() error { return a.OffboardUser(ctx, u.EntityID) }},
+		{"DeleteUserSecrets", func() error {
+			_, err := v.RootClient(t).Logical().Write(a.Mount()+"/data/"+a.Prefix()+"/users/"+u.EntityID+"/s",
+				map[string]any{"data": map[string]any{"v": "1"}})
+			if err != nil {
+				return err
+			}
+			return a.DeleteUserSecrets(ctx, u.EntityID)
+		}},
 		{"DeleteOrg", func() error { return a.DeleteOrg(ctx, org) }},
 		{"DeleteOrg again", func() error { return a.DeleteOrg(ctx, org) }},
 	}

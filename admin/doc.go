@@ -106,10 +106,25 @@
 // sender announced. Orgs created before this rule existed get it when
 // CreateOrg runs again for them (it rewrites a policy that differs).
 //
+// # Offboarding
+//
+// Deleting a userpass user does not remove a person: Vault keeps the
+// user's identity entity, the entity's org memberships and the tokens
+// already issued, which go on working; and a user re-created with the
+// same name, even with a new password, logs in to the same entity, so
+// that a new person inherits the old one's private secrets and orgs.
+// Admin.OffboardUser is the way to remove a person: it deletes the
+// entity's userpass users, revokes their logins' tokens and deletes the
+// entity, which takes it out of every group and makes Vault refuse any
+// token still naming it. It keeps the person's private secrets, which no
+// token can reach any more; Admin.DeleteUserSecrets deletes them.
+//
 // # The operator's token
 //
 // Admin needs a token that may read and enable mounts, write and delete
-// the policies and identity groups above, and read identity entities:
+// the policies and identity groups above, and read identity entities,
+// and for OffboardUser and DeleteUserSecrets delete entities, userpass
+// users and user secrets and revoke tokens (with sudo):
 // Admin.OperatorPolicy renders the least policy that does. Whoever may
 // write policies can grant themselves anything, so such a token is as
 // powerful as a root token in practice; keep it with the operators.

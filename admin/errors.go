@@ -64,7 +64,7 @@ func (k *kindError) Is(target error) bool { return k.is != nil && target == k.is
 // Error strings never contain a token, nor an entity id that was refused
 // as invalid (a token passed by mistake would be one).
 type Error struct {
-	Op       string // "new", "setup", "create org", "delete org", "add member", "remove member", "add admin", "remove admin", "members", "admins", "policy", "name"
+	Op       string // "new", "setup", "create org", "delete org", "add member", "remove member", "add admin", "remove admin", "members", "admins", "offboard user", "delete user secrets", "policy", "name"
 	Org      string // org name; empty when no org applies
 	EntityID string // entity id; empty when none applies, or when it was invalid
 	Object   string // the Vault object concerned, e.g. `policy "edge-user"`; may be empty

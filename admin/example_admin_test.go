@@ -284,7 +284,19 @@ func ExampleAdmin_OperatorPolicy() {
 	//   capabilities = ["read", "update", "delete"]
 	// }
 	// path "identity/entity/id/*" {
-	//   capabilities = ["read"]
+	//   capabilities = ["read", "delete"]
+	// }
+	// path "auth/+/users/*" {
+	//   capabilities = ["delete"]
+	// }
+	// path "sys/leases/lookup/auth/+/login/" {
+	//   capabilities = ["list", "sudo"]
+	// }
+	// path "sys/leases/revoke-prefix/auth/+/login/*" {
+	//   capabilities = ["update", "sudo"]
+	// }
+	// path "secret/metadata/edge/users/*" {
+	//   capabilities = ["list", "delete"]
 	// }
 }
 
@@ -491,6 +503,60 @@ func ExampleAdmin_Admins() {
 
 // Every error of the package is an *admin.Error: match its kind with
 // errors.Is, reach its fields with errors.As.
+// Alice leaves: her userpass user, her tokens and her entity go, and
+// with the entity her org memberships.
+func ExampleAdmin_OffboardUser() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	ctx := context.Background()
+	a := exampleAdmin(t, v)
+	if err := a.CreateOrg(ctx, "acme"); err != nil {
+		log.Fatal(err)
+	}
+	alice := v.NewUser(t) // a userpass user, logged in
+	if err := a.AddMember(ctx, "acme", alice.EntityID); err != nil {
+		log.Fatal(err)
+	}
+	session := v.Session(t, alice, "acme")
+
+	fmt.Println(a.OffboardUser(ctx, alice.EntityID))
+	members, err := a.Members(ctx, "acme")
+	fmt.Println(slices.Contains(members, alice.EntityID), err)
+	_, err = session.Secrets.ListOrgSecrets(ctx) // her old token
+	fmt.Println(errors.Is(err, edge.ErrPermissionDenied))
+	fmt.Println(a.OffboardUser(ctx, alice.EntityID)) // idempotent
+	// Output:
+	// <nil>
+	// false <nil>
+	// true
+	// <nil>
+}
+
+// Nothing of Bob's is to be kept: offboard him, then delete his private
+// secrets, which offboarding leaves in place.
+func ExampleAdmin_DeleteUserSecrets() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	v := edgetest.Start(t)
+	ctx := context.Background()
+	a := exampleAdmin(t, v)
+	bob := v.NewUser(t)
+	err := v.Session(t, bob, "").Secrets.CreateUserSecret(ctx, "ssh-key", edge.Secret{"key": "..."})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	fmt.Println(a.OffboardUser(ctx, bob.EntityID))
+	fmt.Println(a.DeleteUserSecrets(ctx, bob.EntityID))
+	left, err := operatorClient(t, v).Logical().List(a.Mount() + "/metadata/" + a.Prefix() + "/users/" + bob.EntityID)
+	fmt.Println(left, err)
+	// Output:
+	// <nil>
+	// <nil>
+	// <nil> <nil>
+}
+
 func ExampleError() {
 	t := exampletb.New() // in a test: the test's t
 	defer t.Done()

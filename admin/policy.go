@@ -89,13 +89,20 @@ func OrgAdminsPolicy(mount, prefix, org string) (string, error) {
 }
 
 // OperatorPolicy returns the HCL text of a Vault ACL policy that is
-// enough for a's token: everything Setup, CreateOrg, DeleteOrg and the
-// membership methods need, for a's mount and name prefix, and nothing
-// else. Admin does not write it; give it to the operator's token (or use
-// a root token). Whoever holds it can write policies, so it is as
-// powerful as a root token in practice.
+// enough for a's token: everything Setup, CreateOrg, DeleteOrg, the
+// membership methods, OffboardUser and DeleteUserSecrets need, for a's
+// mount, prefix and name prefix, and nothing else. Admin does not write
+// it; give it to the operator's token (or use a root token). Whoever
+// holds it can write policies, so it is as powerful as a root token in
+// practice.
+//
+// OffboardUser's rules reach beyond the deployment, as identities and
+// logins are Vault-wide: they let the token delete any identity entity,
+// delete the users of auth methods mounted at auth/<one segment>/, and
+// list and revoke (with sudo) the tokens of logins there. For a userpass
+// mount at a deeper path, add its three rules yourself.
 func (a *Admin) OperatorPolicy() (string, error) {
-	return render("operator.hcl.tmpl", policyData{Mount: a.mount, Names: a.names})
+	return render("operator.hcl.tmpl", policyData{Mount: a.mount, Prefix: a.prefix, Names: a.names})
 }
 
 func orgPolicy(file, kind, mount, prefix, org string) (string, error) {

@@ -355,13 +355,17 @@ func TestOperatorPolicy(t *testing.T) {
 		assert.True(t, r.commented, "path %q has no comment right above it", p)
 	}
 	assert.Equal(t, map[string][]string{
-		"sys/mounts":                     {"read"},
-		"sys/mounts/kv":                  {"update"},
-		"kv/config":                      {"read"},
-		"sys/policies/acl/team-user":     {"read", "update"},
-		"sys/policies/acl/team-org-*":    {"read", "update", "delete"},
-		"identity/group/name/team-org-*": {"read", "update", "delete"},
-		"identity/entity/id/*":           {"read"},
+		"sys/mounts":                              {"read"},
+		"sys/mounts/kv":                           {"update"},
+		"kv/config":                               {"read"},
+		"sys/policies/acl/team-user":              {"read", "update"},
+		"sys/policies/acl/team-org-*":             {"read", "update", "delete"},
+		"identity/group/name/team-org-*":          {"read", "update", "delete"},
+		"identity/entity/id/*":                    {"read", "delete"},
+		"auth/+/users/*":                          {"delete"},
+		"sys/leases/lookup/auth/+/login/":         {"list", "sudo"},
+		"sys/leases/revoke-prefix/auth/+/login/*": {"update", "sudo"},
+		"kv/metadata/edge/users/*":                {"list", "delete"},
 	}, got)
 }
 
