@@ -170,3 +170,21 @@ func TestHandoverScript(t *testing.T) {
 	assert.Equal(t, value+"\n", ok(t, fx.receiverEnv(), "", "unwrap", "--file", wrapFile).stdout)
 	fails(t, ExitInvalidToken, fx.receiverEnv(), "", "unwrap", "--file", wrapFile)
 }
+
+// TestWrapWithVersionByAdminAndMember is exit 6, permission denied, for
+// an org admin who is also a member of the org and wraps an org secret
+// with --with-version: Vault merges the members policy, which refuses
+// the version parameter. It is not exit 5: no --ttl would help.
+func TestWrapWithVersionByAdminAndMember(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	ok(t, fx.env(), `{"password":"`+canary()+`"}`, "create", "--org", "db")
+	both := newUser(t, fx.vault)
+	fx.vault.AddAdmin(t, fx.org, both)
+	fx.vault.AddMember(t, fx.org, both)
+	env := (&fixture{vault: fx.vault, user: both, org: fx.org}).env()
+
+	wrap(t, env, "--org", "db") // the plain wrap works
+	stderr := fails(t, ExitPermissionDenied, env, "", "wrap", "--org", "--with-version", "db")
+	assert.Contains(t, stderr, "permission denied")
+}
