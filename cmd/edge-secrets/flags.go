@@ -70,14 +70,6 @@ func (v *checkedValue) IsBoolFlag() bool {
 	return ok && b.IsBoolFlag()
 }
 
-// Get returns the value, as the flag package's own values do.
-func (v *checkedValue) Get() any {
-	if g, ok := v.Value.(flag.Getter); ok {
-		return g.Get()
-	}
-	return v.Value.String()
-}
-
 // wants says what a flag of value's type takes.
 func wants(value flag.Value) string {
 	g, _ := value.(flag.Getter)
