@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -100,8 +101,15 @@ func (c *conn) client() (*api.Client, error) {
 		return nil, usageErrorf("making the Vault client: %v", err)
 	}
 	if c.addr != "" {
+		// Checked here, and never quoted: a token typed after --addr
+		// would be, in vault/api's and net/http's errors.
+		u, err := url.Parse(c.addr)
+		valid := err == nil && (u.Scheme == "unix" || (u.Scheme == "http" || u.Scheme == "https") && u.Host != "")
+		if !valid {
+			return nil, usageErrorf("--addr is not a Vault URL such as https://vault.example.com:8200 (%d bytes, %s)", len(c.addr), notShown)
+		}
 		if err := client.SetAddress(c.addr); err != nil {
-			return nil, usageErrorf("--addr: %v", err)
+			return nil, usageErrorf("--addr is not a Vault URL (%d bytes, %s)", len(c.addr), notShown)
 		}
 	}
 	client.SetWrappingLookupFunc(func(string, string) string { return "" })

@@ -70,7 +70,9 @@ func tokenErrorf(format string, args ...any) error {
 	return &cliError{code: ExitInvalidToken, msg: fmt.Sprintf(format, args...)}
 }
 
-// exitCode returns the exit code err ends the command with.
+// exitCode returns the exit code err ends the command with. An error
+// that matches edge.ErrUnknownOutcome is exit 10 whatever else it
+// matches.
 func exitCode(err error) int {
 	var ce *cliError
 	switch {
@@ -78,6 +80,11 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &ce):
 		return ce.code
+	// First: a change may have happened, whatever else the error says
+	// (an update's lost answer may wrap what a later read found), and
+	// before ErrUnavailable, which an unknown outcome may match too.
+	case errors.Is(err, edge.ErrUnknownOutcome):
+		return ExitUnknownOutcome
 	case errors.Is(err, edge.ErrNotFound):
 		return ExitNotFound
 	case errors.Is(err, edge.ErrAlreadyExists):
@@ -90,9 +97,6 @@ func exitCode(err error) int {
 		return ExitInvalidToken
 	case errors.Is(err, edge.ErrWrongSecret):
 		return ExitWrongSecret
-	// Before ErrUnavailable: an unknown outcome may match it too.
-	case errors.Is(err, edge.ErrUnknownOutcome):
-		return ExitUnknownOutcome
 	case errors.Is(err, edge.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return ExitUnavailable
 	}

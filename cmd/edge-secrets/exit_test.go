@@ -75,6 +75,39 @@ func TestExitCodeOf(t *testing.T) {
 		{"anything else", errors.New("boom"), ExitError},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, exitCode(tt.err), tt.name)
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, exitCode(tt.err))
+		})
+	}
+}
+
+// TestExitCodeUnknownOutcomeFirst gives every kind, wrapped in an
+// ErrUnknownOutcome error as an update's lost answer once was, exit 10:
+// the change may have happened, whatever the cause says it found.
+func TestExitCodeUnknownOutcomeFirst(t *testing.T) {
+	kinds := []struct {
+		name string
+		kind error
+	}{
+		{"ErrNotFound", edge.ErrNotFound},
+		{"ErrAlreadyExists", edge.ErrAlreadyExists},
+		{"ErrBadEntry", edge.ErrBadEntry},
+		{"ErrPermissionDenied", edge.ErrPermissionDenied},
+		{"ErrNoEntity", edge.ErrNoEntity},
+		{"ErrNoOrg", edge.ErrNoOrg},
+		{"ErrConflict", edge.ErrConflict},
+		{"ErrInvalidToken", edge.ErrInvalidToken},
+		{"ErrWrongSecret", edge.ErrWrongSecret},
+		{"ErrUnavailable", edge.ErrUnavailable},
+		{"ErrIdentityChanged", edge.ErrIdentityChanged},
+		{"ErrUndecodable", edge.ErrUndecodable},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			cause := &edge.Error{Op: "update", Scope: "user", Name: "x", Kind: k.kind}
+			err := &edge.Error{Op: "update", Scope: "user", Name: "x", Kind: edge.ErrUnknownOutcome, Err: cause}
+			assert.Equal(t, ExitUnknownOutcome, exitCode(err))
+			assert.Equal(t, ExitUnknownOutcome, exitCode(fmt.Errorf("updating: %w", err)), "wrapped once more")
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"unicode/utf8"
@@ -46,7 +47,14 @@ func (in input) read(max int64, what string) ([]byte, error) {
 	if in.file != "" && in.file != "-" {
 		f, err := os.Open(in.file)
 		if err != nil {
-			return nil, fmt.Errorf("reading the %s: %w", what, err)
+			// Without the path, which a token typed after --file would
+			// be: only the cause, which matches fs.ErrNotExist and the
+			// like.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("reading the %s: --file: %w", what, err)
 		}
 		defer f.Close()
 		r = f
@@ -179,8 +187,13 @@ func parseToken(b []byte, source string) (string, error) {
 	if len(strings.Fields(text)) != 1 {
 		return "", tokenErrorf("%s holds more than one word; give the wrapping token alone, or wrap's JSON output", source)
 	}
-	if !utf8.ValidString(text) {
-		return "", tokenErrorf("%s does not hold a wrapping token (invalid UTF-8)", source)
+	// A wrapping token is printable ASCII. vault/api refuses any other
+	// (a control byte, as a header value) with an error of its own,
+	// before any request: the token is invalid, exit 7, not a failure.
+	for i := 0; i < len(text); i++ {
+		if text[i] < 0x21 || text[i] > 0x7e {
+			return "", tokenErrorf("%s does not hold a wrapping token (byte %d is not printable ASCII)", source, i)
+		}
 	}
 	return text, nil
 }

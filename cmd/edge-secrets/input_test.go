@@ -56,14 +56,18 @@ func TestParseToken(t *testing.T) {
 		assert.Equal(t, token, got)
 	}
 	for in, want := range map[string]string{
-		"":                   "is empty",
-		"\n":                 "is empty",
-		token + " " + token:  "more than one word",
-		token + "\n" + token: "more than one word",
-		`{"accessor":"a"}`:   `not wrap's output with a "token" string`,
-		`{"token":` + token:  "not wrap's output",
-		`{"token":"a b"}`:    "more than one word",
-		"\xff" + token:       "invalid UTF-8",
+		"":                             "is empty",
+		"\n":                           "is empty",
+		token + " " + token:            "more than one word",
+		token + "\n" + token:           "more than one word",
+		`{"accessor":"a"}`:             `not wrap's output with a "token" string`,
+		`{"token":` + token:            "not wrap's output",
+		`{"token":"a b"}`:              "more than one word",
+		"\xff" + token:                 "byte 0 is not printable ASCII",
+		token[:4] + "\x01" + token[4:]: "byte 4 is not printable ASCII",
+		token + "\x00":                 "byte 14 is not printable ASCII",
+		token + "\x7f":                 "byte 14 is not printable ASCII",
+		token + "é":                    "byte 14 is not printable ASCII",
 	} {
 		_, err := parseToken([]byte(in), "standard input")
 		require.Error(t, err, "%q", in)
@@ -98,5 +102,6 @@ func TestParseInterspersed(t *testing.T) {
 		assert.Equal(t, tt.org, c.org, "%q", tt.args)
 	}
 	_, err := parseInterspersed(lookup("read").flagSet(&call{}), []string{"db", "--bogus"})
-	assert.ErrorContains(t, err, "flag provided but not defined: -bogus")
+	assert.Equal(t, ExitUsage, exitCode(err))
+	assert.NotContains(t, err.Error(), "bogus", "an unknown flag is not quoted")
 }

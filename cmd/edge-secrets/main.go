@@ -38,18 +38,13 @@ func main() {
 // the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var cn conn
-	global := flag.NewFlagSet("edge-secrets", flag.ContinueOnError)
-	global.SetOutput(io.Discard)
-	cn.allFlags(global)
-	if err := global.Parse(args); err != nil {
+	global := globalFlagSet(&cn)
+	if err := parseFlags(global, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(stdout, global)
 			return ExitOK
 		}
-		if strings.HasSuffix(err.Error(), "not defined: -org") || strings.HasSuffix(err.Error(), "not defined: -o") {
-			return fail(stderr, nil, usageErrorf("%v: --org goes after the command (edge-secrets list --org); --org-name NAME names the org", err))
-		}
-		return fail(stderr, nil, usageErrorf("%v", err))
+		return fail(stderr, nil, err)
 	}
 	rest := global.Args()
 	if len(rest) == 0 {
@@ -70,9 +65,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		printCommandHelp(stdout, cmd, fs)
 		return ExitOK
 	}
-	if err != nil {
-		err = usageErrorf("%v", err)
-	} else {
+	if err == nil {
 		err = c.check(positional)
 	}
 	if err != nil {
@@ -88,6 +81,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return fail(stderr, cmd, cmd.run(ctx, c))
+}
+
+// globalName names the global flag set.
+const globalName = "edge-secrets"
+
+// globalFlagSet returns the flags that may come before the command: the
+// connection flags.
+func globalFlagSet(cn *conn) *flag.FlagSet {
+	global := flag.NewFlagSet(globalName, flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	cn.allFlags(global)
+	return global
 }
 
 // flagSet returns the command's flags: --org (-o) for the scoped
@@ -112,12 +117,13 @@ func (cmd *command) flagSet(c *call) *flag.FlagSet {
 }
 
 // parseInterspersed parses flags before and after the positional
-// arguments (read NAME --org), and returns the positional arguments.
+// arguments (read NAME --org), and returns the positional arguments. Its
+// errors are parseFlags's, which never quote the command line.
 // After "--" everything is positional: edge-secrets read -- -name.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		rest := fs.Args()

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesdk/edge/edgetest"
+	"github.com/edgesdk/edge/internal/faultproxy"
 )
 
 // verified is verify's output.
@@ -169,4 +172,66 @@ func TestHandoverScript(t *testing.T) {
 	ok(t, fx.receiverEnv(), "", "verify", "--org", fx.org, "--name", "team-db", "--file", wrapFile)
 	assert.Equal(t, value+"\n", ok(t, fx.receiverEnv(), "", "unwrap", "--file", wrapFile).stdout)
 	fails(t, ExitInvalidToken, fx.receiverEnv(), "", "unwrap", "--file", wrapFile)
+}
+
+// TestWrapWithVersionByAdminAndMember is exit 6, permission denied, for
+// an org admin who is also a member of the org and wraps an org secret
+// with --with-version: Vault merges the members policy, which refuses
+// the version parameter. It is not exit 5: no --ttl would help.
+func TestWrapWithVersionByAdminAndMember(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	ok(t, fx.env(), `{"password":"`+canary()+`"}`, "create", "--org", "db")
+	both := newUser(t, fx.vault)
+	fx.vault.AddAdmin(t, fx.org, both)
+	fx.vault.AddMember(t, fx.org, both)
+	env := (&fixture{vault: fx.vault, user: both, org: fx.org}).env()
+
+	wrap(t, env, "--org", "db") // the plain wrap works
+	stderr := fails(t, ExitPermissionDenied, env, "", "wrap", "--org", "--with-version", "db")
+	assert.Contains(t, stderr, "permission denied")
+}
+
+// TestControlByteInWrappingToken refuses a wrapping token with a control
+// byte in it as an invalid token, exit 7, without quoting it and before
+// any request, in every command that reads one: net/http would refuse it
+// as a header value, which was exit 1.
+func TestControlByteInWrappingToken(t *testing.T) {
+	t.Parallel()
+	v := edgetest.Start(t)
+	p, err := faultproxy.New(v.Addr())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	env := []string{"VAULT_ADDR=" + p.URL()}
+
+	var readers []*command
+	for _, cmd := range commands {
+		if cmd.reads == "wrapping token" {
+			readers = append(readers, cmd)
+		}
+	}
+	require.NotEmpty(t, readers)
+	// What verify needs besides the token.
+	extra := map[string][]string{"verify": {"--org", "acme", "--name", "s"}}
+	for _, b := range []string{"\x00", "\x01", "\x1b", "\x7f"} {
+		token := secret("hvs.CAES" + edgetest.UniqueName("a") + b + "def")
+		inputs := map[string]func(t *testing.T) (string, []string){
+			"stdin": func(*testing.T) (string, []string) { return token, nil },
+			"wrap's JSON": func(*testing.T) (string, []string) {
+				return `{"token":"` + strings.ReplaceAll(token, b, fmt.Sprintf(`\u%04x`, b[0])) + `"}`, nil
+			},
+			"a file": func(t *testing.T) (string, []string) { return "", []string{"--file", writeFile(t, token+"\n")} },
+		}
+		for _, cmd := range readers {
+			for in, input := range inputs {
+				t.Run(fmt.Sprintf("%s/%s/%#x", cmd.name, in, b[0]), func(t *testing.T) {
+					before := p.Requests()
+					stdin, args := input(t)
+					stderr := fails(t, ExitInvalidToken, env, stdin, with(with([]string{cmd.name}, extra[cmd.name]...), args...)...)
+					assert.NotContains(t, stderr, token[:len(token)-4])
+					assert.Equal(t, before, p.Requests(), "a request was sent")
+				})
+			}
+		}
+	}
 }
