@@ -56,8 +56,14 @@
 // again later), [ErrUnknownOutcome] (a write whose answer was lost: read
 // to see), [ErrIdentityChanged], [ErrUndecodable], and on the receiving
 // side of a wrap [ErrInvalidToken] and [ErrWrongSecret]. Reach Vault's
-// answer with errors.As and vault/api's *api.ResponseError. A cancelled
-// or expired context matches ctx.Err(). Error texts are short facts; they
+// answer with errors.As and vault/api's *api.ResponseError. An error
+// matches at most one of these kinds (ErrNotFound, ErrAlreadyExists,
+// ErrBadEntry, ErrPermissionDenied, ErrConflict, ErrInvalidToken,
+// ErrWrongSecret, ErrUnknownOutcome, and every other sentinel, any added
+// later included), so they may be tested in any order; the one pairing
+// is ErrUnknownOutcome with ErrUnavailable, when Vault was unavailable.
+// An *Error matches its own Kind alone, whatever its cause holds. A
+// cancelled or expired context matches ctx.Err(). Error texts are short facts; they
 // never hold a secret value or a token, nor an invalid name whole (it may
 // be a token pasted in the wrong place). What to do about each error is in
 // the sentinel's documentation. Package admin's errors print and match
