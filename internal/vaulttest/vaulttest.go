@@ -13,7 +13,11 @@
 // Environment variables:
 //
 //	EDGE_DEVVAULT_BIN
-//	    Path of a prebuilt edge-devvault binary to use instead of building one.
+//	    Path of a prebuilt edge-devvault binary to use instead of building one,
+//	    run as it is: the user's choice. A binary this package builds lives in
+//	    a private cache directory (<UserCacheDir>/edge-devvault, 0700) and
+//	    runs only if it is the user's own and nobody else could have written
+//	    it or its directory; otherwise Start refuses (cachedir.go).
 //	EDGE_DEVVAULT_LOG=1
 //	    Forward the dev Vault's stderr to os.Stderr. Otherwise the last few KB
 //	    are kept and included in startup/exit errors.
