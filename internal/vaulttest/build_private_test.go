@@ -89,8 +89,9 @@ func TestCacheDirIsPrivate(t *testing.T) {
 			bin := filepath.Join(binDir, "edge-devvault")
 			tt.setup(t, cacheRoot, cacheDir, binDir, bin)
 
-			// A cancelled context: what is not refused fails at the build
-			// (or the wait for its lock), so no test builds anything.
+			// No go command and a cancelled context: what is not refused
+			// fails at the build, so no test builds anything.
+			t.Setenv("PATH", t.TempDir())
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			s, err := Start(ctx, Options{})
@@ -110,6 +111,25 @@ func TestCacheDirIsPrivate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNoCacheDirNoSharedFallback checks that without a user cache
+// directory the dev Vault is not built in (nor taken from) the shared
+// temporary directory.
+func TestNoCacheDirNoSharedFallback(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" || runtime.GOOS == "plan9" {
+		t.Skip("the user cache directory comes from XDG_CACHE_HOME and HOME here")
+	}
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", "")
+	t.Setenv(EnvBin, "")
+	t.Setenv("PATH", t.TempDir())
+	_, _, err := devvaultBinary(context.Background())
+	require.Error(t, err)
+	assert.NoDirExists(t, filepath.Join(tmp, "edge-devvault"), "nothing in the shared temporary directory")
+	assert.Contains(t, err.Error(), EnvBin, "the error says what to do")
 }
 
 // TestExplicitBinaryIsTheUsersChoice checks that EDGE_DEVVAULT_BIN is used
