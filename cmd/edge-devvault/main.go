@@ -347,7 +347,7 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 	if err := printJSON(stdout, &output{Address: srv.addr, RootToken: srv.rootToken, Mount: opts.mount, CACert: caFile}); err != nil {
 		return err
 	}
-	announce(srv.addr)
+	announce(srv.addr, caFile)
 	return serve(ctx, logger, stdout, srv.serveErr, cmds, func(_ context.Context, line string) controlReply {
 		// Control commands are for clusters; answer so a caller does
 		// not wait forever.
@@ -396,13 +396,17 @@ func serve(ctx context.Context, logger hclog.Logger, stdout io.Writer, serveErr 
 }
 
 // announce tells a person running edge-devvault by hand where the server
-// is (the root token is in the JSON line on stdout, never on stderr).
-// Nothing is written when stderr is not a terminal, as in tests.
-func announce(addr string) {
+// is, and with -tls the CA file (the root token is in the JSON line on
+// stdout, never on stderr). Nothing is written when stderr is not a
+// terminal, as in tests.
+func announce(addr, caFile string) {
 	if fi, err := os.Stderr.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "edge-devvault: Vault v1.14.0 serving at %s (KV v2 at secret/, userpass, approle); the root token is in the JSON line on stdout; Ctrl-C stops it\n", addr)
+	if caFile != "" {
+		fmt.Fprintf(os.Stderr, "edge-devvault: its CA certificate: VAULT_CACERT=%s\n", caFile)
+	}
 }
 
 // printJSON writes v as one line of JSON.
