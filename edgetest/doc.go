@@ -36,10 +36,29 @@
 // Start adds the Edge user policy through package admin
 // ([admin.Admin.Setup]).
 //
+// # A Vault over TLS
+//
+// [StartTLS] returns a second shared dev Vault, started on its first
+// call and provisioned exactly like Start's, served over TLS as
+// production Vaults are: vault/api's clients then speak HTTP/2 to it, as
+// they do to every Vault behind TLS, which plain HTTP never shows (over
+// HTTP/2, a response body whose request context was cancelled is cut
+// short). The dev Vault makes a CA at start and a certificate for
+// 127.0.0.1, ::1 and localhost signed by it; [Vault.CACert] is the CA
+// certificate's file, for clients edgetest does not make (VAULT_CACERT,
+// api.TLSConfig.CACert). Every client edgetest makes for it (the root
+// and admin clients, logins, [Vault.RootClient], the Client of
+// [Vault.Config], [Vault.Session] and [Vault.NewSession]) trusts that CA
+// and no other. Stop, Main and Run stop it with the other. With an
+// external Vault (below), StartTLS returns Start's Vault if
+// EDGE_TEST_VAULT_ADDR is https (its clients then trust what vault/api's
+// environment says: VAULT_CACERT, VAULT_CAPATH, else the system's roots),
+// and skips the test if it is plain http.
+//
 // # Stopping it
 //
-// A library cannot own TestMain, so the Vault is stopped in one of three
-// ways:
+// A library cannot own TestMain, so the Vault (and StartTLS's) is stopped
+// in one of three ways:
 //
 //   - [Main] in the package's TestMain runs the tests, stops the Vault
 //     and exits with the tests' exit code; [Stop] does the stopping for a
@@ -88,8 +107,13 @@
 // SDK's releases tag both modules at the same commit (vX.Y.Z and
 // cmd/edge-devvault/vX.Y.Z). Inside a checkout of the SDK, or with a
 // replace directive pointing at one, Start builds cmd/edge-devvault from
-// that source instead. EDGE_DEVVAULT_BIN names a prebuilt binary to use
-// instead of either; an external Vault (above) needs none.
+// that source instead. Either way the binary lives in a private directory
+// (<user cache directory>/edge-devvault, mode 0700) and runs only if it
+// is the user's own and neither it nor its directory is writable by
+// anyone else: a cache directory that another user owns or may write to
+// is refused with an error that says what to fix, never replaced or used.
+// EDGE_DEVVAULT_BIN names a prebuilt binary to use instead of either, as
+// it is (the user's choice); an external Vault (above) needs none.
 //
 // # Failures and secrets
 //
@@ -97,5 +121,9 @@
 // goroutine, as with t.FailNow) and a message that names the step and
 // Vault's answer. No message, and no String or GoString method, ever
 // shows a token, a password or a secret id. The clients edgetest makes
-// ignore a developer's VAULT_NAMESPACE and VAULT_WRAP_TTL.
+// ignore a developer's VAULT_NAMESPACE and VAULT_WRAP_TTL: the root and
+// admin clients, [Vault.RootClient], and the Client that [Vault.Config]
+// sets (so [Vault.Session], and edge.NewSession with that Config, send no
+// namespace header and wrap nothing unasked), and the one [Vault.NewSession]
+// sets when the Config it is given has no Client and no other address.
 package edgetest

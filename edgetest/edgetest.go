@@ -2,6 +2,7 @@ package edgetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -38,6 +39,7 @@ const (
 // are safe for concurrent use by parallel tests.
 type Vault struct {
 	addr     string
+	caCert   string // the dev Vault's CA file with StartTLS, else ""
 	external bool
 	srv      *vaulttest.Server // nil for an external Vault
 	root     *api.Client       // the root (or EDGE_TEST_VAULT_TOKEN) token
@@ -68,12 +70,21 @@ func (u User) String() string {
 // either.
 func (u User) GoString() string { return u.String() }
 
+// shared holds the Vaults shared by the tests of the test binary: Start's
+// and StartTLS's dev Vaults.
 var shared struct {
-	once    sync.Once
 	mu      sync.Mutex
-	v       *Vault
-	err     error
 	stopped bool
+	plain   sharedVault
+	tls     sharedVault
+}
+
+// sharedVault is one of them, started on first use; v and err are
+// guarded by shared.mu.
+type sharedVault struct {
+	once sync.Once
+	v    *Vault
+	err  error
 }
 
 // Start returns the Vault shared by all tests of the test binary,
@@ -84,20 +95,54 @@ var shared struct {
 // call, or if Stop has already stopped it.
 func Start(t testing.TB) *Vault {
 	t.Helper()
-	shared.once.Do(func() {
+	return startShared(t, &shared.plain, false)
+}
+
+// StartTLS is Start for a dev Vault served over TLS, as production Vaults
+// are, with HTTP/2 negotiated (vault/api's clients speak it over TLS):
+// a second dev Vault shared by the tests of the test binary, started
+// (edge-devvault -tls) and provisioned like Start's on the first call,
+// with a CA of its own that every client edgetest makes for it trusts
+// (see [Vault.CACert]). Stop, Main and Run stop it with the other.
+//
+// With an external Vault (EDGE_TEST_VAULT_ADDR), StartTLS starts nothing:
+// if that address is https, it returns Start's Vault, whose clients trust
+// what vault/api's environment says (VAULT_CACERT, VAULT_CAPATH, else the
+// system's roots); if it is plain http, StartTLS skips the test
+// (t.Skip), saying so.
+func StartTLS(t testing.TB) *Vault {
+	t.Helper()
+	if addr := os.Getenv(EnvAddr); addr != "" {
+		if !strings.HasPrefix(addr, "https://") {
+			t.Skipf("edgetest: StartTLS: the external Vault %s (%s) is not served over TLS", addr, EnvAddr)
+		}
+		return Start(t)
+	}
+	return startShared(t, &shared.tls, true)
+}
+
+func startShared(t testing.TB, sv *sharedVault, tls bool) *Vault {
+	t.Helper()
+	sv.once.Do(func() {
 		shared.mu.Lock()
 		stopped := shared.stopped
 		shared.mu.Unlock()
 		if stopped {
 			return // never start a Vault that nothing would stop
 		}
-		v, err := start()
+		v, err := start(tls)
 		shared.mu.Lock()
-		shared.v, shared.err = v, err
+		late := err == nil && shared.stopped
+		if !late {
+			sv.v, sv.err = v, err
+		}
 		shared.mu.Unlock()
+		if late {
+			_ = v.close() // Stop ran meanwhile, before v was there to stop
+		}
 	})
 	shared.mu.Lock()
-	v, err, stopped := shared.v, shared.err, shared.stopped
+	v, err, stopped := sv.v, sv.err, shared.stopped
 	shared.mu.Unlock()
 	switch {
 	case err != nil:
@@ -108,8 +153,9 @@ func Start(t testing.TB) *Vault {
 	return v
 }
 
-// start starts or connects to the Vault and provisions it for Edge.
-func start() (*Vault, error) {
+// start starts or connects to the Vault and provisions it for Edge; tls
+// starts the dev Vault with TLS.
+func start(tls bool) (*Vault, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	addr, token := os.Getenv(EnvAddr), os.Getenv(EnvToken)
@@ -117,17 +163,18 @@ func start() (*Vault, error) {
 		return nil, fmt.Errorf("set both %s and %s to use an external Vault (only one is set)", EnvAddr, EnvToken)
 	}
 	v := &Vault{external: addr != ""}
+	caCert := ""
 	if !v.external {
 		// The dev Vault; an external Vault needs neither its binary
 		// nor the go command to build one.
-		srv, err := vaulttest.Start(ctx, vaulttest.Options{})
+		srv, err := vaulttest.Start(ctx, vaulttest.Options{TLS: tls})
 		if err != nil {
 			return nil, fmt.Errorf("%w\n(to use a Vault of your own instead, set %s and %s)", err, EnvAddr, EnvToken)
 		}
 		v.srv = srv
-		addr, token = srv.Addr, srv.RootToken
+		addr, token, caCert = srv.Addr, srv.RootToken, srv.CACert
 	}
-	if err := v.provision(ctx, addr, token); err != nil {
+	if err := v.provision(ctx, addr, token, caCert); err != nil {
 		_ = v.srv.Close()
 		return nil, err
 	}
@@ -146,16 +193,28 @@ func Provision(t testing.TB, addr, token string) *Vault {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	v := &Vault{external: true}
-	if err := v.provision(ctx, addr, token); err != nil {
+	if err := v.provision(ctx, addr, token, ""); err != nil {
 		t.Fatalf("edgetest: Provision %s: %v", addr, err)
 	}
 	t.Cleanup(func() { vaultclient.CloseIdle(v.root) })
 	return v
 }
 
-func (v *Vault) provision(ctx context.Context, addr, token string) error {
+// provision sets up the Vault at addr for Edge with token; caCert, if
+// not "", is the file of the CA that every client of v trusts (and the
+// only one).
+func (v *Vault) provision(ctx context.Context, addr, token, caCert string) error {
 	v.addr = strings.TrimRight(addr, "/")
-	root, err := api.NewClient(&api.Config{Address: v.addr})
+	v.caCert = caCert
+	cfg := &api.Config{Address: v.addr}
+	if caCert != "" {
+		// On vault/api's default transport, set up for HTTP/2. Every
+		// client of v is a clone of root: they all share it.
+		if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: caCert}); err != nil {
+			return fmt.Errorf("vault client for %s: %w", v.addr, err)
+		}
+	}
+	root, err := api.NewClient(cfg)
 	if err != nil {
 		return fmt.Errorf("vault client for %s: %w", v.addr, err)
 	}
@@ -214,28 +273,47 @@ func Run(m *testing.M) int {
 	return code
 }
 
-// Stop stops the shared Vault, waiting for the dev Vault to exit, and
-// returns an error if it did not exit cleanly. It does nothing if no test
-// started one, or for an external Vault. Call it at the end of a TestMain
-// of your own (Main does); Start fails the tests that call it afterwards.
+// Stop stops the shared Vaults (Start's and StartTLS's), waiting for the
+// dev Vaults to exit, and returns an error if one did not exit cleanly.
+// It does nothing if no test started one, or for an external Vault. Call
+// it at the end of a TestMain of your own (Main does); Start and StartTLS
+// fail the tests that call them afterwards.
 func Stop() error {
 	shared.mu.Lock()
-	v := shared.v
+	vs := []*Vault{shared.plain.v, shared.tls.v}
 	shared.stopped = true
 	shared.mu.Unlock()
+	var errs []error
+	for _, v := range vs {
+		if err := v.close(); err != nil {
+			errs = append(errs, fmt.Errorf("edgetest: stopping the dev Vault: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// close closes v's idle connections and stops its dev Vault. It is safe
+// on nil.
+func (v *Vault) close() error {
 	if v == nil {
 		return nil
 	}
 	vaultclient.CloseIdle(v.root)
-	if err := v.srv.Close(); err != nil {
-		return fmt.Errorf("edgetest: stopping the dev Vault: %w", err)
-	}
-	return nil
+	return v.srv.Close()
 }
 
-// Addr returns the Vault's address, such as "http://127.0.0.1:41234",
-// for edge.Config.Address or api.Config.Address.
+// Addr returns the Vault's address, such as "http://127.0.0.1:41234"
+// ("https://..." from StartTLS), for edge.Config.Address or
+// api.Config.Address.
 func (v *Vault) Addr() string { return v.addr }
+
+// CACert returns the path of the PEM file of the CA whose certificate the
+// dev Vault of StartTLS serves, for a client that edgetest does not make:
+// api.TLSConfig.CACert, VAULT_CACERT, or the edge-secrets CLI's
+// environment. The file exists until the Vault stops. It is "" for a
+// plain HTTP Vault and for an external Vault (whose clients trust what
+// vault/api's environment says).
+func (v *Vault) CACert() string { return v.caCert }
 
 // Mount returns the path of the KV version 2 mount that holds the Edge
 // secrets ("secret"), for edge.Config.Mount and edge.Origin.Mount.
@@ -252,12 +330,27 @@ func (v *Vault) External() bool { return v.external }
 // change. Do not change what other tests rely on with it.
 func (v *Vault) RootClient(t testing.TB) *api.Client {
 	t.Helper()
-	c, err := v.root.Clone()
+	c, err := v.client(v.root.Token())
 	if err != nil {
 		t.Fatalf("edgetest: RootClient: %v", err)
 	}
-	c.SetToken(v.root.Token())
-	return isolate(c)
+	return c
+}
+
+// client returns a new client of v with token ("": none): v's address
+// and TLS settings (the dev Vault's CA), isolated from VAULT_NAMESPACE,
+// VAULT_WRAP_TTL and VAULT_TOKEN.
+func (v *Vault) client(token string) (*api.Client, error) {
+	c, err := v.root.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("vault client: %w", err)
+	}
+	if token == "" {
+		c.ClearToken()
+	} else {
+		c.SetToken(token)
+	}
+	return isolate(c), nil
 }
 
 // isolate keeps a developer's VAULT_NAMESPACE and VAULT_WRAP_TTL, which
@@ -342,14 +435,7 @@ func (v *Vault) newUser(ctx context.Context, o userOptions) (User, error) {
 }
 
 // anonymous returns a client of the Vault without a token, for logins.
-func (v *Vault) anonymous() (*api.Client, error) {
-	c, err := v.root.Clone()
-	if err != nil {
-		return nil, fmt.Errorf("vault client: %w", err)
-	}
-	c.ClearToken()
-	return isolate(c), nil
-}
+func (v *Vault) anonymous() (*api.Client, error) { return v.client("") }
 
 // userOf reads a login's answer.
 func userOf(name string, login *api.Secret) (User, error) {
@@ -411,13 +497,23 @@ func (v *Vault) edit(t testing.TB, op string, f func(context.Context, string, st
 	}
 }
 
-// Config returns the edge.Config of a session of u on org at v: Address,
-// Token, Mount and Org set. Other fields are left empty, so that
-// edge.NewSession takes them from the environment and its defaults, and
-// so does Org if org is "" (EDGE_ORG). Use it for code under test that
-// makes its own sessions; set Auth, CacheTTL, Logger, ... as needed.
+// Config returns the edge.Config of a session of u on org at v: Client,
+// Address, Token, Mount and Org set. Client is a new vault/api client of
+// v with u's token that sends no namespace whatever VAULT_NAMESPACE says,
+// wraps nothing whatever VAULT_WRAP_TTL says, and trusts the CA of a
+// StartTLS Vault. Other fields are left empty, so that edge.NewSession
+// takes them from the environment and its defaults, and so does Org if
+// org is "" (EDGE_ORG). Use it for code under test that makes its own
+// sessions; set Auth, CacheTTL, Logger, ... as needed.
 func (v *Vault) Config(u User, org string) edge.Config {
-	return edge.Config{Address: v.addr, Token: u.Token, Mount: mount, Org: org}
+	cfg := edge.Config{Address: v.addr, Token: u.Token, Mount: mount, Org: org}
+	// The client fails only on an environment vault/api cannot read
+	// (VAULT_RATE_LIMIT, VAULT_MAX_RETRIES, ... malformed); edge.NewSession
+	// reports that environment's error itself when Client is nil.
+	if c, err := v.client(u.Token); err == nil {
+		cfg.Client = c
+	}
+	return cfg
 }
 
 // Session returns a session of u on org (with org "", EDGE_ORG or no org;
@@ -427,14 +523,19 @@ func (v *Vault) Session(t testing.TB, u User, org string) *edge.Session {
 	return v.newSession(t, "Session", v.Config(u, org))
 }
 
-// NewSession is edge.NewSession for a test: it fills in cfg.Address and
-// cfg.Mount with v's when they are empty (and cfg.Client is nil), makes
-// the session, fails the test if it cannot, and closes the session with
-// t.Cleanup when the test ends.
+// NewSession is edge.NewSession for a test: if cfg.Client is nil and
+// cfg.Address is empty or v's, it sets cfg.Client to a client of v like
+// Config's, without a token (set cfg.Token or cfg.Auth); it fills in
+// cfg.Mount with v's when it is empty, makes the session, fails the test
+// if it cannot, and closes the session with t.Cleanup when the test ends.
 func (v *Vault) NewSession(t testing.TB, cfg edge.Config) *edge.Session {
 	t.Helper()
-	if cfg.Address == "" && cfg.Client == nil {
-		cfg.Address = v.addr
+	if cfg.Client == nil && (cfg.Address == "" || cfg.Address == v.addr) {
+		c, err := v.client("")
+		if err != nil {
+			t.Fatalf("edgetest: NewSession: %v", err)
+		}
+		cfg.Client = c
 	}
 	if cfg.Mount == "" {
 		cfg.Mount = mount

@@ -69,6 +69,35 @@ func ExampleStop() {
 	_ = testMain
 }
 
+// A test against a Vault served over TLS, where vault/api speaks HTTP/2.
+// (Not run as an example: with an external plain-HTTP Vault, StartTLS
+// skips the test, which an example cannot do.)
+func ExampleStartTLS() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	ctx := context.Background()
+
+	v := edgetest.StartTLS(t)
+	alice := v.NewUser(t)
+	sess := v.Session(t, alice, "") // trusts the dev Vault's CA
+	err := sess.Secrets.CreateUserSecret(ctx, "api-key", edge.Secret{"key": "k-123"})
+	fmt.Println(strings.HasPrefix(v.Addr(), "https://"), err) // true <nil>
+}
+
+// A client edgetest does not make, such as the edge-secrets CLI run by a
+// test, is pointed at the CA with VAULT_CACERT.
+func ExampleVault_CACert() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+
+	v := edgetest.StartTLS(t)
+	env := []string{"VAULT_ADDR=" + v.Addr()}
+	if v.CACert() != "" { // "" for an external Vault: its own settings apply
+		env = append(env, "VAULT_CACERT="+v.CACert())
+	}
+	_ = env // cmd.Env = append(os.Environ(), env...)
+}
+
 func ExampleVault_Addr() {
 	t := exampletb.New() // in a test: the test's t
 	defer t.Done()

@@ -958,7 +958,7 @@ func runCluster(ctx context.Context, opts *options, logger hclog.Logger, stdout 
 	if active < 0 {
 		return errors.New("no active node after startup")
 	}
-	client, err := newAPIClient(snap[active].addr, c.rootToken)
+	client, err := newAPIClient(snap[active].addr, c.rootToken, nil)
 	if err != nil {
 		return err
 	}
@@ -977,6 +977,6 @@ func runCluster(ctx context.Context, opts *options, logger hclog.Logger, stdout 
 	if err := printJSON(stdout, out); err != nil {
 		return err
 	}
-	announce(out.Address)
+	announce(out.Address, "")
 	return serve(ctx, logger, stdout, c.serveErr, cmds, c.handle)
 }

@@ -18,7 +18,8 @@
 // it, and so does examples/quickstart).
 //
 // It is a development and test tool only: the server is unsealed, in
-// memory, plain HTTP, and the JSON it prints contains the root token.
+// memory, plain HTTP (or TLS with a throwaway CA, -tls), and the JSON it
+// prints contains the root token.
 //
 // # Why the //go:debug httpmuxgo121=1 line above (SECURITY, do not remove)
 //
@@ -48,11 +49,30 @@
 //
 // # Usage
 //
-//	edge-devvault [-listen 127.0.0.1:0] [-mount secret] [-cluster N]
+//	edge-devvault [-listen 127.0.0.1:0] [-mount secret] [-cluster N | -tls]
 //
 // Output (single line, keys as shown; wire.go has the types):
 //
 //	{"address":"http://127.0.0.1:PORT","root_token":"...","mount":"secret"}
+//
+// # TLS mode
+//
+//	edge-devvault -tls [-listen 127.0.0.1:0] [-mount ...]
+//
+// serves the API over TLS, as production Vaults are served, with HTTP/2
+// offered by ALPN (h2, then http/1.1): vault/api's clients then speak
+// HTTP/2, which plain HTTP never shows. At start it makes a certificate
+// authority (ECDSA P-256) and a server certificate signed by it for
+// 127.0.0.1, ::1, localhost (and the -listen address if it is another
+// loopback IP), valid for 30 days; their keys stay in memory. The CA
+// certificate (PEM) goes to a file in a new private temporary directory
+// (0700), removed at exit, whose path the JSON line gives:
+//
+//	{"address":"https://127.0.0.1:PORT","root_token":"...","mount":"secret","ca_cert":"/tmp/edge-devvault-tls-.../ca.pem"}
+//
+// Point clients at it, e.g. VAULT_CACERT=<ca_cert>, or
+// api.Config.ConfigureTLS(&api.TLSConfig{CACert: ca_cert}). -tls is for
+// the single node only; with -cluster it is an error.
 //
 // # Cluster mode
 //
@@ -108,6 +128,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -129,7 +151,8 @@ type options struct {
 	listen             string
 	mount              string
 	insecureSkipMuxChk bool
-	cluster            int // number of nodes; 0 or 1: single node
+	cluster            int  // number of nodes; 0 or 1: single node
+	tls                bool // serve TLS with a CA made at start
 }
 
 var errStdinClosed = errors.New("stdin closed")
@@ -203,6 +226,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback `host:port` to listen on (port 0 picks a free port)")
 	fs.StringVar(&o.mount, "mount", "secret", "KV v2 mount `path`")
 	fs.IntVar(&o.cluster, "cluster", 0, "run `N` Vault nodes with Raft storage in this process (0 or 1: a single in-memory node)")
+	fs.BoolVar(&o.tls, "tls", false, "serve over TLS (HTTP/2 offered) with a certificate of a CA made at start, whose certificate file the JSON line names (\"ca_cert\"); single node only")
 	fs.BoolVar(&o.insecureSkipMuxChk, "insecure-skip-mux-check", false, "start even if the HTTP mux does not clean encoded dot segments (VULNERABLE; only for testing the path traversal canary)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: edge-devvault [flags]\n\nRuns an in-memory Vault v1.14.0 dev server for tests and prints its details as one JSON line on stdout.\n\nFlags:\n")
@@ -221,6 +245,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.cluster < 0 || o.cluster > 9 {
 		return nil, fmt.Errorf("-cluster %d: use 0 or 1 for a single node, 2 to 9 for a cluster", o.cluster)
+	}
+	if o.tls && o.cluster > 1 {
+		return nil, errors.New("-tls works with a single node only, not with -cluster")
 	}
 	if err := checkLoopback(o.listen); err != nil {
 		return nil, err
@@ -279,7 +306,21 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 		return runCluster(ctx, opts, logger, stdout, cmds, muxCheck)
 	}
 
-	srv, err := startServer(opts.listen, logger)
+	var (
+		dt     *devTLS
+		tlsCfg *tls.Config
+		roots  *x509.CertPool
+		caFile string
+	)
+	if opts.tls {
+		var err error
+		if dt, err = newDevTLS(opts.listen); err != nil {
+			return err
+		}
+		defer dt.remove()
+		tlsCfg, roots, caFile = dt.server, dt.roots, dt.caFile
+	}
+	srv, err := startServer(opts.listen, tlsCfg, logger)
 	if err != nil {
 		return err
 	}
@@ -291,7 +332,7 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 		}
 	}()
 
-	client, err := newAPIClient(srv.addr, srv.rootToken)
+	client, err := newAPIClient(srv.addr, srv.rootToken, roots)
 	if err != nil {
 		return err
 	}
@@ -303,10 +344,10 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 		}
 		return fmt.Errorf("setting up: %w", err)
 	}
-	if err := printJSON(stdout, &output{Address: srv.addr, RootToken: srv.rootToken, Mount: opts.mount}); err != nil {
+	if err := printJSON(stdout, &output{Address: srv.addr, RootToken: srv.rootToken, Mount: opts.mount, CACert: caFile}); err != nil {
 		return err
 	}
-	announce(srv.addr)
+	announce(srv.addr, caFile)
 	return serve(ctx, logger, stdout, srv.serveErr, cmds, func(_ context.Context, line string) controlReply {
 		// Control commands are for clusters; answer so a caller does
 		// not wait forever.
@@ -355,13 +396,17 @@ func serve(ctx context.Context, logger hclog.Logger, stdout io.Writer, serveErr 
 }
 
 // announce tells a person running edge-devvault by hand where the server
-// is (the root token is in the JSON line on stdout, never on stderr).
-// Nothing is written when stderr is not a terminal, as in tests.
-func announce(addr string) {
+// is, and with -tls the CA file (the root token is in the JSON line on
+// stdout, never on stderr). Nothing is written when stderr is not a
+// terminal, as in tests.
+func announce(addr, caFile string) {
 	if fi, err := os.Stderr.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "edge-devvault: Vault v1.14.0 serving at %s (KV v2 at secret/, userpass, approle); the root token is in the JSON line on stdout; Ctrl-C stops it\n", addr)
+	if caFile != "" {
+		fmt.Fprintf(os.Stderr, "edge-devvault: its CA certificate: VAULT_CACERT=%s\n", caFile)
+	}
 }
 
 // printJSON writes v as one line of JSON.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -23,20 +24,21 @@ import (
 type server struct {
 	core      *vault.Core
 	http      *http.Server
-	addr      string // http://host:port
+	addr      string // http://host:port, or https://host:port with -tls
 	rootToken string
 	serveErr  chan error // receives the error if Serve stops unexpectedly
 	logger    hclog.Logger
 }
 
 // startServer creates an in-memory, initialised and unsealed Vault core and
-// serves its API on a loopback listener.
+// serves its API on a loopback listener: plain HTTP, or TLS with HTTP/2
+// offered if tlsCfg is not nil.
 //
 // It uses vault.TestCoreWithSealAndUINoCleanup + vault.TestInitUnsealCore
 // rather than TestCoreUnsealedWithConfig: the latter also mounts "secret/" as
 // KV v1, which provision would have to remove again. provision still copes
 // with a pre-existing non-v2 mount in managed mode.
-func startServer(listen string, logger hclog.Logger) (s *server, err error) {
+func startServer(listen string, tlsCfg *tls.Config, logger hclog.Logger) (s *server, err error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", listen, err)
@@ -61,8 +63,16 @@ func startServer(listen string, logger hclog.Logger) (s *server, err error) {
 		serveErr:  make(chan error, 1),
 		logger:    logger,
 	}
+	serve := func() error { return hs.Serve(ln) }
+	if tlsCfg != nil {
+		// ServeTLS sets up HTTP/2 on the server (net/http's bundled
+		// server) and negotiates it by ALPN with tlsCfg's NextProtos.
+		hs.TLSConfig = tlsCfg
+		s.addr = "https://" + ln.Addr().String()
+		serve = func() error { return hs.ServeTLS(ln, "", "") }
+	}
 	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.serveErr <- err
 		}
 	}()

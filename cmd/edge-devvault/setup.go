@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"time"
@@ -11,15 +13,16 @@ import (
 )
 
 // newAPIClient returns a Vault API client of the in-process server at
-// addr, authenticated with token. The usual VAULT_* variables are
-// ignored, so that a developer's environment cannot redirect or alter
-// the setup requests.
-func newAPIClient(addr, token string) (*api.Client, error) {
+// addr, authenticated with token, trusting roots (nil: the system's) for
+// an https address. The usual VAULT_* variables are ignored, so that a
+// developer's environment cannot redirect or alter the setup requests.
+func newAPIClient(addr, token string, roots *x509.CertPool) (*api.Client, error) {
 	cfg := api.DefaultConfig()
 	cfg.Address = addr
 	cfg.AgentAddress = ""
 	cfg.HttpClient = cleanhttp.DefaultPooledClient()
 	cfg.HttpClient.Timeout = 60 * time.Second
+	cfg.HttpClient.Transport.(*http.Transport).TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
 	cfg.Limiter = nil
 	cfg.SRVLookup = false
 	cfg.MaxRetries = 2

@@ -35,7 +35,7 @@ var built struct {
 // devvaultBinary returns the edge-devvault binary to run and a function
 // to call once it has been started. In order:
 //
-//   - EDGE_DEVVAULT_BIN, if set;
+//   - EDGE_DEVVAULT_BIN, if set, as it is (the user's choice);
 //   - inside a checkout of the SDK (cmd/edge-devvault next to this
 //     package's source, as in this repository or with a replace
 //     directive pointing at a checkout): go build there, into
@@ -49,6 +49,10 @@ var built struct {
 //     version never changes. Releases tag both modules (vX.Y.Z and
 //     cmd/edge-devvault/vX.Y.Z); a pseudo-version installs the same
 //     commit.
+//
+// The cache directory is private, and a cached binary runs only if it is
+// the user's own and nobody else could have written it (cachedir.go);
+// anything else is refused with an error wrapping errUnsafeCache.
 //
 // "go test ./..." runs test binaries in parallel, so the build and the
 // start of the binary happen under an exclusive file lock (build.lock
@@ -65,26 +69,33 @@ func devvaultBinary(ctx context.Context) (bin string, unlock func(), err error) 
 	}
 	cacheRoot, err := os.UserCacheDir()
 	if err != nil {
-		cacheRoot = os.TempDir()
+		// Never a shared directory such as os.TempDir(): see cachedir.go.
+		// The go command needs the user cache directory too (GOCACHE).
+		return "", nil, fmt.Errorf("vaulttest: no user cache directory to build the dev Vault in: %w; set XDG_CACHE_HOME or HOME, or %s to an edge-devvault binary", err, EnvBin)
 	}
+	cacheDir := filepath.Join(cacheRoot, "edge-devvault")
 	var b builder
 	if src, ok := devvaultSourceDir(); ok {
 		sum := sha256.Sum256([]byte(src))
-		b = builder{dir: src, binDir: filepath.Join(cacheRoot, "edge-devvault", "src-"+hex.EncodeToString(sum[:6]))}
+		b = builder{dir: src, binDir: filepath.Join(cacheDir, "src-"+hex.EncodeToString(sum[:6]))}
 	} else {
 		query, err := devvaultVersion()
 		if err != nil {
 			return "", nil, err
 		}
-		binDir := filepath.Join(cacheRoot, "edge-devvault", query)
+		binDir := filepath.Join(cacheDir, query)
 		b = builder{dir: binDir, binDir: binDir, pkg: devvaultModule + "@" + query}
 	}
-	if err := os.MkdirAll(b.binDir, 0o755); err != nil {
-		return "", nil, fmt.Errorf("vaulttest: %w", err)
+	if err := privateBuildDir(cacheRoot, cacheDir, b.binDir); err != nil {
+		return "", nil, err
 	}
 	bin = filepath.Join(b.binDir, "edge-devvault")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
+	}
+	// Before anything runs or reuses it; again after a build.
+	if err := checkCachedBinary(bin); err != nil {
+		return "", nil, err
 	}
 
 	unlock, err = lockFile(ctx, filepath.Join(b.binDir, "build.lock"), func() {
@@ -102,8 +113,17 @@ func devvaultBinary(ctx context.Context) (bin string, unlock func(), err error) 
 				unlock()
 				return "", nil, err
 			}
+			// Whatever the umask: only its owner writes it.
+			if err := os.Chmod(bin, 0o700); err != nil {
+				unlock()
+				return "", nil, fmt.Errorf("vaulttest: %w", err)
+			}
 		}
 		built.path = bin
+	}
+	if err := checkCachedBinary(bin); err != nil {
+		unlock()
+		return "", nil, err
 	}
 	return bin, unlock, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -130,6 +132,7 @@ func (s *Server) awaitReady(ctx context.Context) error {
 	s.Addr = strings.TrimRight(out.Address, "/")
 	s.RootToken = out.RootToken
 	s.Mount = out.Mount
+	s.CACert = out.CACert
 	if s.cluster {
 		if len(out.Nodes) < 2 {
 			return fail("devvault -cluster output lacks nodes")
@@ -140,6 +143,13 @@ func (s *Server) awaitReady(ctx context.Context) error {
 		s.Nodes = []Node{{Addr: s.Addr, Active: true, State: StateActive}}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if s.CACert != "" {
+		roots, err := loadCA(s.CACert)
+		if err != nil {
+			return fail("%v", err)
+		}
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	}
 	s.client = &http.Client{
 		Transport: tr,
 		// Report redirects instead of following them: tests look at them.
@@ -147,6 +157,19 @@ func (s *Server) awaitReady(ctx context.Context) error {
 	}
 
 	return nil
+}
+
+// loadCA returns a pool of the certificates in the PEM file path.
+func loadCA(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the dev Vault's CA certificate: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("no certificate in the dev Vault's CA file %s", path)
+	}
+	return roots, nil
 }
 
 // waitExit waits up to d for the child to exit and reports whether it did.

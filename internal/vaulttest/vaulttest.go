@@ -13,10 +13,20 @@
 // Environment variables:
 //
 //	EDGE_DEVVAULT_BIN
-//	    Path of a prebuilt edge-devvault binary to use instead of building one.
+//	    Path of a prebuilt edge-devvault binary to use instead of building one,
+//	    run as it is: the user's choice. A binary this package builds lives in
+//	    a private cache directory (<UserCacheDir>/edge-devvault, 0700) and
+//	    runs only if it is the user's own and nobody else could have written
+//	    it or its directory; otherwise Start refuses (cachedir.go).
 //	EDGE_DEVVAULT_LOG=1
 //	    Forward the dev Vault's stderr to os.Stderr. Otherwise the last few KB
 //	    are kept and included in startup/exit errors.
+//
+// With Options.TLS, the server speaks TLS with HTTP/2 offered (ALPN h2,
+// http/1.1), as production Vaults do, with a certificate of a CA that
+// edge-devvault makes at start; Server.CACert is the CA certificate's
+// file, for api.TLSConfig.CACert or VAULT_CACERT. Plain HTTP hides what
+// HTTP/2 does to a response body whose request context is cancelled.
 //
 // With Options.Cluster set to 3, Start runs edge-devvault -cluster 3: three
 // Vault nodes with Raft storage in one process, each on its own loopback
@@ -82,11 +92,16 @@ func (u User) GoString() string { return u.String() }
 // them concurrently with anything; the cluster methods report the current
 // state in their results.
 type Server struct {
-	// Addr is the base URL, e.g. http://127.0.0.1:41234; for a cluster the
-	// node that was active at Start.
+	// Addr is the base URL, e.g. http://127.0.0.1:41234 (https:// with
+	// Options.TLS); for a cluster the node that was active at Start.
 	Addr      string
 	RootToken string
 	Mount     string // KV v2 mount path without slashes, e.g. "secret"
+	// CACert is, with Options.TLS, the path of the PEM file of the CA
+	// that signed the server's certificate (api.TLSConfig.CACert,
+	// VAULT_CACERT); the file is removed when the server stops. "" for
+	// plain HTTP.
+	CACert string
 	// Nodes are the cluster's nodes at Start, in devvault's order (Raft
 	// node ids core-0, core-1, ...), the active one with Active set. A
 	// single server has one active node at Addr.
@@ -129,6 +144,11 @@ type Options struct {
 	// process (3 is the sensible size: it survives the loss of one node).
 	// Its startup takes about 5 s.
 	Cluster int
+	// TLS serves the single node over TLS, HTTP/2 offered, with a
+	// certificate of a CA the dev Vault makes at start (edge-devvault
+	// -tls): Server.Addr is https://, Server.CACert the CA's file, and
+	// Do trusts that CA. Not with Cluster.
+	TLS bool
 }
 
 // startConfig holds knobs for this package's own tests.
@@ -149,6 +169,9 @@ func start(ctx context.Context, opts Options, sc startConfig) (*Server, error) {
 		return nil, fmt.Errorf("vaulttest: Options.Cluster %d: use 0 or 1 for a single node, 2 to 9 for a cluster", opts.Cluster)
 	}
 	cluster := opts.Cluster > 1
+	if cluster && opts.TLS {
+		return nil, fmt.Errorf("vaulttest: Options.TLS works with a single node only, not with Cluster %d", opts.Cluster)
+	}
 
 	bin, unlock, err := devvaultBinary(ctx)
 	if err != nil {
@@ -166,6 +189,9 @@ func start(ctx context.Context, opts Options, sc startConfig) (*Server, error) {
 	args := []string{"-mount", "secret", "-listen", "127.0.0.1:0"}
 	if cluster {
 		args = append(args, "-cluster", strconv.Itoa(opts.Cluster))
+	}
+	if opts.TLS {
+		args = append(args, "-tls")
 	}
 	// Keep a developer's Vault settings away from the local server.
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "VAULT_") })

@@ -15,6 +15,10 @@ type output struct {
 	Address   string `json:"address"`    // base URL; for a cluster, the active node's
 	RootToken string `json:"root_token"` // the root token
 	Mount     string `json:"mount"`      // the KV version 2 mount path
+	// CACert is, with -tls, the path of the PEM file of the CA that signed
+	// the server's certificate (in a private temporary directory removed
+	// at exit); "" for plain HTTP.
+	CACert string `json:"ca_cert,omitempty"`
 
 	// Cluster mode only.
 	Nodes     []nodeOutput `json:"nodes,omitempty"`
