@@ -147,7 +147,7 @@ func TestAuthRenewsTheTokenInUse(t *testing.T) {
 	renewals, reads := wire.snapshot()
 	after := renewals[len(recovered):]
 	inUse := reads[len(reads)-1]
-	t.Logf("tokens of the reads %v, of the renewals %v; recovery after renewal %d", reads, renewals, len(recovered))
+	t.Logf("renewals by token before the recovery %v, after it %v; the reads send token %d", recovered, after, inUse)
 	require.GreaterOrEqual(t, len(after), 2, "renewals after the recovery")
 	for i, label := range after {
 		assert.Equal(t, inUse, label, "renewal %d after the recovery is of the token the reads send", i)
