@@ -31,10 +31,12 @@ import (
 // Logins after the first run in a flight (startLogin): at most one at a
 // time, shared by every caller that asks while it runs, and only for the
 // login that is current, so that a caller whose token was replaced
-// meanwhile never replaces the newer one. A login whose token was found
-// unusable less than unusableWithin after it (or a failed login) makes
-// the next one wait, from reloginMinWait, twice as long each time, up to
-// reloginMaxWait: no path logs in in a loop.
+// meanwhile never replaces the newer one. Each such login checks its new
+// token with Vault before adopting it. A failed login, or one whose token
+// Vault refuses at once, makes the next one wait, from reloginMinWait,
+// twice as long each time, up to reloginMaxWait; while it waits, a
+// recovery leaves the refusal as it is and the watcher waits too: no
+// path logs in in a loop.
 //
 // Its methods are safe for concurrent use, and on a nil *authState (a
 // session without Auth) do nothing.
@@ -49,11 +51,9 @@ type authState struct {
 	current  *api.Secret   // the login whose token the client sends
 	gen      uint64        // counts the logins adopted: current's number
 	changed  chan struct{} // closed when current is replaced
-	adopted  time.Time     // when current was adopted
 	flight   *loginFlight  // the login in flight, or nil
 	wait     time.Duration // the last wait imposed before a login
 	next     time.Time     // no login starts before
-	failing  bool          // the last login failed
 	entityID string        // the session's entity, once known
 	stopped  bool
 
@@ -72,20 +72,21 @@ type loginFlight struct {
 	ok   bool          // a newer token than the one it replaces is current
 }
 
+// reloginMinWait and reloginMaxWait bound the waits before a login after
+// a failed login, or after a login whose token Vault refused at once.
 const (
-	// reloginMinWait and reloginMaxWait bound the waits before a login
-	// after a failed login, or after a login whose token was unusable.
 	reloginMinWait = time.Second
 	reloginMaxWait = 30 * time.Second
-	// unusableWithin: a token found unusable sooner than this after its
-	// login counts as unusable from the start.
-	unusableWithin = time.Second
 )
+
+// errUnusable is a login's failure when Vault refused the token the
+// login had just returned.
+var errUnusable = errors.New("vault refused the token the login returned")
 
 // login logs client in with method and starts keeping its token alive.
 func login(ctx context.Context, client *api.Client, method api.AuthMethod, logger *slog.Logger) (*authState, error) {
 	a := &authState{client: client, method: method, logger: logger, changed: make(chan struct{}), done: make(chan struct{})}
-	if err := a.loginOnce(ctx); err != nil {
+	if err := a.loginOnce(ctx, false); err != nil {
 		return nil, sessionError(loginKind(err), fmt.Errorf("logging in: %w", err))
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -102,8 +103,10 @@ func loginKind(err error) error {
 	return kindOf(err)
 }
 
-// loginOnce logs in and adopts the new token.
-func (a *authState) loginOnce(ctx context.Context) error {
+// loginOnce logs in and adopts the new token. With check, it first asks
+// Vault about the token (lookup-self), and returns errUnusable without
+// adopting it if Vault refuses it.
+func (a *authState) loginOnce(ctx context.Context, check bool) error {
 	// Not vault/api's Auth().Login, which would set the client's token
 	// itself: adopt does.
 	secret, err := a.method.Login(ctx, a.client)
@@ -113,8 +116,19 @@ func (a *authState) loginOnce(ctx context.Context) error {
 	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
 		return errors.New("vault returned no token")
 	}
+	if check && !a.known(ctx, secret.Auth.ClientToken) {
+		return errUnusable
+	}
 	a.adopt(secret)
 	return nil
+}
+
+// known reports whether Vault knows token: false only if lookup-self
+// with it is refused (403).
+func (a *authState) known(ctx context.Context, token string) bool {
+	c := a.withRequestCallbacks(a.client, func(r *api.Request) { r.ClientToken = token })
+	_, err := c.Auth().Token().LookupSelfWithContext(ctx)
+	return vaulterr.Status(err) != 403
 }
 
 // adopt makes secret's token the session's: the client sends it from now
@@ -128,7 +142,6 @@ func (a *authState) adopt(secret *api.Secret) {
 	a.client.SetToken(secret.Auth.ClientToken)
 	a.current = secret
 	a.gen++
-	a.adopted = time.Now()
 	close(a.changed)
 	a.changed = make(chan struct{})
 	if a.entityID != "" && secret.Auth.EntityID != a.entityID {
@@ -222,12 +235,24 @@ func (a *authState) watch(w *api.LifetimeWatcher, changed <-chan struct{}) bool 
 }
 
 // relogin replaces login gen, whose renewal ended, until a newer token is
-// current or stop.
+// current or stop, waiting as earlier logins require.
 func (a *authState) relogin(gen uint64) {
 	for {
-		f, _ := a.startLogin(gen, false)
-		if f == nil {
+		f, newer := a.startLogin(gen, false)
+		if newer {
 			return
+		}
+		if f == nil { // a wait, or stop
+			a.mu.Lock()
+			t := time.NewTimer(time.Until(a.next))
+			a.mu.Unlock()
+			select {
+			case <-a.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
 		}
 		select {
 		case <-a.ctx.Done():
@@ -244,7 +269,8 @@ func (a *authState) relogin(gen uint64) {
 // (403). It reports whether the operation should be tried once more: the
 // token has changed since, or Vault no longer knows it (revoked) and a
 // new login succeeded. A 403 for a token Vault still knows is a real
-// refusal. Concurrent recoveries share one check and one login.
+// refusal. Concurrent recoveries share one check and one login; while a
+// wait imposed by earlier logins runs, the refusal stands.
 func (a *authState) recover(ctx context.Context, used string) bool {
 	if a == nil || used == "" {
 		return false
@@ -269,16 +295,20 @@ func (a *authState) recover(ctx context.Context, used string) bool {
 
 // startLogin returns the flight that replaces login gen: the one in
 // flight, or a new one, which first checks that Vault no longer knows the
-// token if check is set. It returns nil, and whether a newer token is
-// current, if gen is no longer current or after stop.
+// token if check is set. It returns nil and true if gen is no longer
+// current, and nil and false after stop or while a wait imposed by
+// earlier logins runs.
 func (a *authState) startLogin(gen uint64, check bool) (*loginFlight, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.stopped || gen != a.gen {
-		return nil, gen != a.gen
+	if gen != a.gen {
+		return nil, true
 	}
 	if a.flight != nil {
 		return a.flight, false
+	}
+	if a.stopped || time.Now().Before(a.next) {
+		return nil, false
 	}
 	f := &loginFlight{done: make(chan struct{})}
 	a.flight = f
@@ -298,63 +328,36 @@ func (a *authState) fly(f *loginFlight, gen uint64, token string, check bool) {
 	close(f.done)
 }
 
-// replace logs in again, in place of token, once the waits imposed by
-// earlier logins have passed. With check, it first asks Vault whether it
-// still knows token, and logs in only if it does not.
+// replace logs in again in place of token. With check, it first asks
+// Vault whether it still knows token, and logs in only if it does not.
 func (a *authState) replace(token string, check bool) {
 	if check {
-		c := a.withRequestCallbacks(a.client, func(r *api.Request) { r.ClientToken = token })
-		if _, err := c.Auth().Token().LookupSelfWithContext(a.ctx); vaulterr.Status(err) != 403 {
+		if a.known(a.ctx, token) {
 			return // known, or no answer: the refusal stands
 		}
 		a.log(slog.LevelWarn, "edge: vault no longer knows the token; logging in again")
 	}
-	a.mu.Lock()
-	quick := time.Since(a.adopted) < unusableWithin
-	switch {
-	case quick:
-		a.backOff()
-	case !a.failing:
-		a.wait = 0 // the token was usable: no more waits
-	}
-	wait, delay := a.wait, time.Until(a.next)
-	a.mu.Unlock()
-	if quick {
-		a.log(slog.LevelWarn, "edge: the last login's token was unusable at once; waiting before the next login", "wait", wait)
-	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-a.ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-	if err := a.loginOnce(a.ctx); err != nil {
-		if a.ctx.Err() != nil {
-			return
-		}
-		a.mu.Lock()
-		a.failing = true
-		a.backOff()
-		wait := a.wait
-		a.mu.Unlock()
-		a.log(slog.LevelWarn, "edge: login failed; waiting before the next login", "error", vaulterr.Describe(err), "wait", wait)
+	err := a.loginOnce(a.ctx, true)
+	if a.ctx.Err() != nil {
 		return
 	}
 	a.mu.Lock()
-	a.failing = false
+	if err != nil {
+		a.wait = min(max(2*a.wait, reloginMinWait), reloginMaxWait)
+		a.next = time.Now().Add(a.wait)
+	} else {
+		a.wait = 0
+	}
+	wait := a.wait
 	a.mu.Unlock()
-	if !check {
+	switch {
+	case errors.Is(err, errUnusable):
+		a.log(slog.LevelWarn, "edge: vault refused the new login's token; waiting before the next login", "wait", wait)
+	case err != nil:
+		a.log(slog.LevelWarn, "edge: login failed; waiting before the next login", "error", vaulterr.Describe(err), "wait", wait)
+	case !check:
 		a.log(slog.LevelInfo, "edge: logged in again")
 	}
-}
-
-// backOff makes the next login wait longer than the last. a.mu is held.
-func (a *authState) backOff() {
-	a.wait = min(max(2*a.wait, reloginMinWait), reloginMaxWait)
-	a.next = time.Now().Add(a.wait)
 }
 
 // stop ends the renewal and waits for its goroutines. No login starts
@@ -364,10 +367,10 @@ func (a *authState) stop() {
 		return
 	}
 	a.once.Do(func() {
+		a.cancel() // first: a loop that finds stopped set finds ctx done
 		a.mu.Lock()
 		a.stopped = true
 		a.mu.Unlock()
-		a.cancel()
 	})
 	<-a.done
 	a.flights.Wait()
