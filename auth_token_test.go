@@ -207,6 +207,7 @@ func TestAuthZeroLeaseTokenLogsInOnce(t *testing.T) {
 							return
 						}
 						ops.Add(2)
+						time.Sleep(5 * time.Millisecond)
 					}
 				}()
 			}
@@ -276,6 +277,7 @@ func TestAuthUnusableTokensBackOff(t *testing.T) {
 				if errors.Is(err, edge.ErrPermissionDenied) {
 					denied.Add(1)
 				}
+				time.Sleep(5 * time.Millisecond)
 			}
 		}()
 	}
