@@ -26,7 +26,11 @@ import (
 // in the same critical section, with a new generation number. Operations
 // send the client's token; the watcher (run) renews exactly the current
 // login and starts over whenever the generation changes. So whoever logs
-// in, the token operations send is the token that is renewed.
+// in, the token operations send is the token that is renewed: the watcher
+// reads the current login and its change signal together under mu, and
+// adopt replaces the one and closes the other in the same critical
+// section, so no login can come between what the watcher renews and what
+// the client sends without the watcher starting over.
 //
 // Logins after the first run in a flight (startLogin): at most one at a
 // time, shared by every caller that asks while it runs, and only for the
@@ -136,15 +140,16 @@ func (a *authState) known(ctx context.Context, token string) bool {
 // session's.
 func (a *authState) adopt(secret *api.Secret) {
 	a.tokenMu.Lock()
-	defer a.tokenMu.Unlock()
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.client.SetToken(secret.Auth.ClientToken)
 	a.current = secret
 	a.gen++
 	close(a.changed)
 	a.changed = make(chan struct{})
-	if a.entityID != "" && secret.Auth.EntityID != a.entityID {
+	other := a.entityID != "" && secret.Auth.EntityID != a.entityID
+	a.mu.Unlock()
+	a.tokenMu.Unlock()
+	if other {
 		a.otherEntity.Store(true)
 		a.log(slog.LevelError, "edge: the new login is another identity entity; user operations now fail with ErrIdentityChanged")
 	}
