@@ -242,7 +242,7 @@ func (a *authState) watch(w *api.LifetimeWatcher, changed <-chan struct{}) bool 
 // relogin replaces login gen, whose renewal ended, until a newer token is
 // current or stop, waiting as earlier logins require.
 func (a *authState) relogin(gen uint64) {
-	for {
+	for a.ctx.Err() == nil {
 		f, newer := a.startLogin(gen, false)
 		if newer {
 			return
