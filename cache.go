@@ -71,12 +71,19 @@ func newReadCache(ttl time.Duration, size int) *readCache {
 // miss returns a copy of key's value, which get did not have fresh, from
 // fetch: one request at a time for a key, callers that miss while it
 // runs waiting for its answer. A hit is get, then cloneSecret.
+//
+// A caller that joins another's request gets that request's answer,
+// except a refusal (ErrPermissionDenied) or the end of the other
+// caller's context: then it asks Vault itself. A refusal may be for a
+// token revoked under the request, which its own caller then replaces
+// (see authState.recover) before trying again; the joiners, whose
+// operations may have begun with the new token, cannot tell, and would
+// report a refusal that the caller that sent it did not keep.
 func (c *readCache) miss(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, error) {
+	led := false // this caller's function ran the request
 	ch := c.group.DoChan(key.String(), func() (any, error) {
-		start := c.begin(key)
-		v, err := fetch(ctx)
-		c.end(key, start, v, err)
-		return v, err
+		led = true
+		return c.fetch(ctx, key, fetch)
 	})
 	var r singleflight.Result
 	select {
@@ -85,14 +92,35 @@ func (c *readCache) miss(ctx context.Context, key cacheKey, fetch func(context.C
 		return nil, ctx.Err()
 	}
 	if r.Err != nil {
-		if isContextError(r.Err) && ctx.Err() == nil {
-			// The request was another caller's, whose context ended:
-			// ask Vault with ours.
-			return fetch(ctx)
+		// led was written before the answer was sent on ch.
+		if isContextError(r.Err) && ctx.Err() == nil || !led && errors.Is(r.Err, ErrPermissionDenied) {
+			// The request was another caller's: ask Vault with ours.
+			v, err := c.fetch(ctx, key, fetch)
+			if err != nil {
+				return nil, err
+			}
+			return cloneSecret(v), nil
 		}
 		return nil, r.Err
 	}
 	return cloneSecret(r.Val.(Secret)), nil
+}
+
+// fetch returns key's value from the cache if it is there, else from
+// fetch, storing it (see end). A caller that missed in get may come after
+// a request of key has ended and stored its answer: it takes that answer
+// rather than ask Vault again. A value in the cache was stored after
+// every invalidation of its key (an invalidation drops it, and keeps a
+// request that began before it from storing), so taking it is as exact
+// as joining the request that stored it.
+func (c *readCache) fetch(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, error) {
+	if v, ok := c.get(key); ok {
+		return v, nil
+	}
+	start := c.begin(key)
+	v, err := fetch(ctx)
+	c.end(key, start, v, err)
+	return v, err
 }
 
 func isContextError(err error) bool {
