@@ -100,6 +100,13 @@ type Config struct {
 	// holds a value of up to MaxValueSize bytes of JSON.
 	CacheSize int
 
+	// IdentityCacheSize bounds the number of tokens whose identity
+	// entity a Client remembers, so that a returning caller's session
+	// costs no request (see Client.Session); the least recently used
+	// goes first. 0 means DefaultIdentityCacheSize. Each entry is the
+	// SHA-256 of a token, an entity id and an expiry: about 200 bytes.
+	IdentityCacheSize int
+
 	// Logger receives the session's records (nil: none): one Debug
 	// record per operation (op, scope, name, outcome, attempts,
 	// duration), and Info or Warn records for renewals, logins and their
@@ -114,6 +121,7 @@ type settings struct {
 	wrapTTL            time.Duration
 	cacheTTL           time.Duration
 	cacheSize          int
+	identities         int
 }
 
 // resolve fills the empty fields of cfg from the environment and
@@ -144,8 +152,11 @@ func resolve(cfg Config) (settings, error) {
 	if cfg.CacheSize < 0 {
 		return settings{}, fmt.Errorf("cache size %d is negative", cfg.CacheSize)
 	}
+	if cfg.IdentityCacheSize < 0 {
+		return settings{}, fmt.Errorf("identity cache size %d is negative", cfg.IdentityCacheSize)
+	}
 	return settings{org: cfg.Org, mount: cfg.Mount, prefix: cfg.Prefix, wrapTTL: cfg.WrapTTL,
-		cacheTTL: cfg.CacheTTL, cacheSize: cfg.CacheSize}, nil
+		cacheTTL: cfg.CacheTTL, cacheSize: cfg.CacheSize, identities: cfg.IdentityCacheSize}, nil
 }
 
 // withDefaults fills the empty fields of cfg other than Client, Address

@@ -76,7 +76,7 @@ const maxClockSkew = 30 * time.Second
 func (s *SecretsService) ownWrite(ctx context.Context, sc scope, name string, version, after uint64, stored []byte, start time.Time) verdict {
 	ctx, _ = vaultclient.Track(ctx) // a retry budget of its own
 	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name,
-		Query: url.Values{"version": {strconv.FormatUint(version, 10)}}}
+		Query: url.Values{"version": {strconv.FormatUint(version, 10)}}, Token: s.token}
 	read := func(latest bool) func(resp *api.Response, err error) (verdict, error) {
 		return func(resp *api.Response, err error) (verdict, error) {
 			if vaulterr.Status(err) == http.StatusForbidden && !latest {
@@ -112,13 +112,13 @@ func (s *SecretsService) ownWrite(ctx context.Context, sc scope, name string, ve
 			return ours, nil
 		}
 	}
-	v, err := vaultclient.Send(ctx, s.client, req, read(false))
+	v, err := vaultclient.Send(ctx, s.c.api, req, read(false))
 	if err != nil {
 		// The org members policy denies the version parameter, and
 		// holds an admin who is also a member: the latest version
 		// tells, if it is the one asked for.
 		req.Query = nil
-		v, _ = vaultclient.Send(ctx, s.client, req, read(true))
+		v, _ = vaultclient.Send(ctx, s.c.api, req, read(true))
 	}
 	return v
 }

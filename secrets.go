@@ -43,16 +43,29 @@ import (
 // and share one implementation, so the two scopes behave alike. A
 // SecretsService is safe for concurrent use by multiple goroutines.
 type SecretsService struct {
-	client  *api.Client
-	address string
-	wrapTTL time.Duration
-	mount   string
-	prefix  string
-	auth    *authState   // nil without Config.Auth
-	logger  *slog.Logger // nil: no records
-	cache   *readCache   // nil without Config.CacheTTL
-	user    scope
-	org     scope
+	c     *Client
+	token string     // the caller's token; "" for the Client's own (NewSession's), which follows its logins
+	auth  *authState // the Client's renewal, for a session of its own token; nil otherwise
+	id    *sessionIdentity
+	org   scope
+	cache *readCache // nil without Config.CacheTTL
+}
+
+// userScope returns the scope of the session's user secrets, learning
+// the token's entity from the Client (or Vault) the first time. A scope
+// that cannot be used (ErrNoEntity, or a failed lookup) says why.
+func (s *SecretsService) userScope(ctx context.Context) scope {
+	if sc, ok := s.id.get(); ok {
+		return sc
+	}
+	id, err := s.c.ids.entity(ctx, s.c.api, s.token)
+	if err != nil {
+		kind, cause := splitIdentityError(err)
+		return scope{name: "user", err: kind, cause: cause}
+	}
+	sc := s.c.userScope(id)
+	s.id.resolve(sc, id)
+	return sc
 }
 
 // The operations: each runs its implementation through call.
@@ -71,7 +84,7 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 	key := cacheKey{sc.data, name}
 	if !(sc.name == "user" && s.auth.identityChanged()) {
 		if v, ok := s.cache.get(key); ok {
-			if s.logger != nil {
+			if s.c.logger != nil {
 				s.logCall(ctx, "read", sc.name, name, nil, 0, 0)
 			}
 			return cloneSecret(v), nil
@@ -143,17 +156,31 @@ func call[T any](s *SecretsService, ctx context.Context, op string, sc scope, na
 		var zero T
 		return zero, sc.fail(op, name, ErrIdentityChanged, nil)
 	}
+	if !s.c.mountOK.Load() && sc.usable() && (op == "list" || ValidName(name)) {
+		if err := s.c.checkMount(ctx, op, s.token, &sc); err != nil {
+			var zero T
+			return zero, err
+		}
+	}
 	start := time.Now()
 	tctx, attempts := vaultclient.Track(ctx)
-	used := s.client.Token()
-	v, err := f(tctx)
-	if err != nil && errors.Is(err, ErrPermissionDenied) && s.auth.recover(ctx, used) {
-		if sc.name == "user" && s.auth.identityChanged() {
-			return v, sc.fail(op, name, ErrIdentityChanged, nil)
-		}
-		v, err = f(tctx)
+	used := s.token
+	if used == "" {
+		used = s.c.api.Token()
 	}
-	if s.logger != nil {
+	v, err := f(tctx)
+	if err != nil && errors.Is(err, ErrPermissionDenied) {
+		switch {
+		case s.auth.recover(ctx, used):
+			if sc.name == "user" && s.auth.identityChanged() {
+				return v, sc.fail(op, name, ErrIdentityChanged, nil)
+			}
+			v, err = f(tctx)
+		case s.token != "":
+			s.c.confirmRefusal(ctx, s.token)
+		}
+	}
+	if s.c.logger != nil {
 		s.logCall(ctx, op, sc.name, name, err, attempts.N(), time.Since(start))
 	}
 	return v, err
@@ -165,18 +192,22 @@ func (s *SecretsService) logCall(ctx context.Context, op, scope, name string, er
 	if !ValidName(name) {
 		name = ""
 	}
-	s.logger.LogAttrs(ctx, slog.LevelDebug, "edge: "+op,
+	s.c.logger.LogAttrs(ctx, slog.LevelDebug, "edge: "+op,
 		slog.String("op", op), slog.String("scope", scope), slog.String("name", name),
 		slog.String("outcome", outcome(err)), slog.Int("attempts", attempts), slog.Duration("duration", d))
 }
 
 // scope is where one kind of secret lives in Vault.
 type scope struct {
-	name string // "user" or "org", as errors print it
-	data string // KV v2 data path of the scope: <mount>/data/<prefix>/users/<entity>
-	meta string // KV v2 metadata path of the scope: <mount>/metadata/<prefix>/users/<entity>
-	err  error  // why the scope cannot be used (ErrNoEntity, ErrNoOrg), or nil
+	name  string // "user" or "org", as errors print it
+	data  string // KV v2 data path of the scope: <mount>/data/<prefix>/users/<entity>
+	meta  string // KV v2 metadata path of the scope: <mount>/metadata/<prefix>/users/<entity>
+	err   error  // why the scope cannot be used (ErrNoEntity, ErrNoOrg, a failed lookup's kind), or nil
+	cause error  // a failed lookup's cause, or nil
 }
+
+// usable reports whether operations may be sent in the scope.
+func (sc scope) usable() bool { return sc.err == nil && sc.cause == nil }
 
 func newScope(name, mount, base string) scope {
 	return scope{name: name, data: mount + "/data/" + base, meta: mount + "/metadata/" + base}
@@ -194,8 +225,8 @@ func (sc scope) check(op, name string) error {
 		// wrong place; the cause quotes at most a short prefix.
 		return sc.fail(op, "", ErrBadEntry, err)
 	}
-	if sc.err != nil {
-		return sc.fail(op, name, sc.err, nil)
+	if !sc.usable() {
+		return sc.fail(op, name, sc.err, sc.cause)
 	}
 	return nil
 }
@@ -205,14 +236,14 @@ func (sc scope) check(op, name string) error {
 const maxUpdateAttempts = 8
 
 func (s *SecretsService) listSecrets(ctx context.Context, sc scope) ([]string, error) {
-	if sc.err != nil {
-		return nil, sc.fail("list", "", sc.err, nil)
+	if !sc.usable() {
+		return nil, sc.fail("list", "", sc.err, sc.cause)
 	}
 	// A LIST, as vault/api's Logical().List sends it, with the answer
 	// decoded in one pass (decodeListResponse) rather than into a
 	// map[string]any first.
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta, Query: listParams}
-	return vaultclient.Send(ctx, s.client, req, func(resp *api.Response, err error) ([]string, error) {
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta, Query: listParams, Token: s.token}
+	return vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) ([]string, error) {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
 			return []string{}, nil // an empty scope, as vault/api reads a 404
 		}
@@ -241,8 +272,8 @@ func (s *SecretsService) readSecret(ctx context.Context, sc scope, name string) 
 	if err := sc.check("read", name); err != nil {
 		return nil, err
 	}
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name}
-	return vaultclient.Send(ctx, s.client, req, func(resp *api.Response, err error) (Secret, error) {
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Token: s.token}
+	return vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (Secret, error) {
 		if err != nil {
 			// 404: missing, or latest version deleted or destroyed.
 			return nil, sc.fail("read", name, readKindOf(err), err)
@@ -274,7 +305,7 @@ func (s *SecretsService) createSecret(ctx context.Context, sc scope, name string
 	}
 	start := time.Now()
 	tctx, attempts := vaultclient.Track(ctx)
-	_, err = s.client.Logical().WriteBytesWithContext(tctx, sc.data+"/"+name, kvWriteBody(0, stored))
+	err = s.write(tctx, sc, name, kvWriteBody(0, stored))
 	switch {
 	case err == nil:
 		return nil
@@ -328,7 +359,7 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 			return err
 		}
 		tctx, attempts := vaultclient.Track(ctx)
-		_, err = s.client.Logical().WriteBytesWithContext(tctx, sc.data+"/"+name, kvWriteBody(version, stored))
+		err = s.write(tctx, sc, name, kvWriteBody(version, stored))
 		if err == nil {
 			return nil
 		}
@@ -360,8 +391,8 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 // deleted (see liveVersion). Only versions with a deletion time cost
 // that second request.
 func (s *SecretsService) currentVersion(ctx context.Context, op string, sc scope, name string) (uint64, error) {
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta + "/" + name}
-	meta, err := vaultclient.Send(ctx, s.client, req, func(resp *api.Response, err error) (*kvMetadata, error) {
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta + "/" + name, Token: s.token}
+	meta, err := vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (*kvMetadata, error) {
 		if err != nil {
 			return nil, sc.fail(op, name, readKindOf(err), err)
 		}
@@ -410,8 +441,8 @@ type kvMetadata struct {
 // currentVersion is needed (an org admin's update, a wrap of a version).
 // The value read is discarded unread.
 func (s *SecretsService) liveVersion(ctx context.Context, op string, sc scope, name string) (uint64, error) {
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name}
-	return vaultclient.Send(ctx, s.client, req, func(resp *api.Response, err error) (uint64, error) {
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Token: s.token}
+	return vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (uint64, error) {
 		if err != nil {
 			return 0, sc.fail(op, name, readKindOf(err), err)
 		}
@@ -457,8 +488,23 @@ func (s *SecretsService) deleteSecret(ctx context.Context, sc scope, name string
 		return err
 	}
 	tctx, attempts := vaultclient.Track(ctx)
-	if _, err := s.client.Logical().DeleteWithContext(tctx, sc.meta+"/"+name); err != nil {
+	req := vaultclient.Request{Method: http.MethodDelete, Path: sc.meta + "/" + name, Token: s.token}
+	_, err := vaultclient.Send(tctx, s.c.api, req, func(resp *api.Response, err error) (struct{}, error) {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return struct{}{}, nil // nothing to delete, as vault/api reads a 404
+		}
+		return struct{}{}, err
+	})
+	if err != nil {
 		return sc.fail("delete", name, writeKindOf(err, attempts.Lost()), err)
 	}
 	return nil
+}
+
+// write sends a KV v2 write of body (see kvWriteBody) to secret name in
+// sc. Vault's answer, the new version's metadata, is not needed.
+func (s *SecretsService) write(ctx context.Context, sc scope, name string, body []byte) error {
+	req := vaultclient.Request{Method: http.MethodPut, Path: sc.data + "/" + name, Body: body, Token: s.token}
+	_, err := vaultclient.Send(ctx, s.c.api, req, func(_ *api.Response, err error) (struct{}, error) { return struct{}{}, err })
+	return err
 }

@@ -4,28 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
-
-	"github.com/hashicorp/vault/api"
-
-	"github.com/edgesdk/edge/internal/kvmount"
-	"github.com/edgesdk/edge/internal/vaultclient"
-	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // Session is a connection to Vault as one caller, the Go counterpart of
-// the Python SDK's EdgeSession. Make one with NewSession, and Close it
-// when done.
+// the Python SDK's EdgeSession. Make one with NewSession, for a program
+// that acts as one caller, or with Client.Session, for a service that
+// acts for many; Close it when done.
 //
 // A Session is safe for concurrent use by multiple goroutines.
 type Session struct {
 	// Secrets does the twelve EdgeSecrets operations.
 	Secrets *SecretsService
 
-	entityID string
-	org      string
-	parent   bool // Close stops the token's renewal (false for WithOrg's sessions)
+	org     string
+	owner   *Client // NewSession's own Client, closed by Close; nil otherwise
+	derived bool    // made by WithOrg: Close leaves the shared cache alone
 
 	closeOnce sync.Once
 }
@@ -33,130 +27,108 @@ type Session struct {
 // NewSession makes a session from cfg, filling empty fields from the
 // environment. It logs in with cfg.Auth if set, checks the token with
 // Vault (auth/token/lookup-self), learning the caller's identity entity,
-// and checks that Mount is a KV version 2 secrets engine.
+// and checks that Mount is a KV version 2 secrets engine. It is a Client
+// of its own (see NewClient) and one session of it, which Close closes
+// together: one code path with Client.Session.
 //
 // NewSession returns an error wrapping ErrPermissionDenied if Vault
-// refuses the login or the token (bad, expired or revoked), ErrUnavailable
-// if Vault cannot answer, and ErrBadEntry if Org, Mount or Prefix is not
-// valid, WrapTTL is negative, the Vault entity id is not a valid name, or
-// Vault shows that Mount is not a KV version 2 secrets engine. A token
-// with no entity (a root token) gives a session whose user operations
-// fail with ErrNoEntity.
+// refuses the login or the token (bad, expired or revoked), or if there
+// is no token at all; ErrUnavailable if Vault cannot answer; and
+// ErrBadEntry if Org, Mount or Prefix is not valid, WrapTTL is negative,
+// the Vault entity id is not a valid name, or Vault shows that Mount is
+// not a KV version 2 secrets engine. A token with no entity (a root
+// token) gives a session whose user operations fail with ErrNoEntity.
 func NewSession(ctx context.Context, cfg Config) (*Session, error) {
-	set, err := resolve(cfg)
+	c, err := newClientOf(ctx, cfg, "new session")
 	if err != nil {
-		return nil, sessionError(ErrBadEntry, err)
-	}
-	client, err := newClient(cfg)
-	if err != nil {
-		return nil, sessionError(nil, err)
-	}
-	a, entityID, err := connect(ctx, client, cfg.Auth, cfg.Logger)
-	if err != nil {
-		vaultclient.CloseIdle(client)
 		return nil, err
 	}
-	if err := checkMount(ctx, client, set.mount); err != nil {
-		a.stop()
-		vaultclient.CloseIdle(client)
+	s, err := c.ownSession(ctx)
+	if err != nil {
+		_ = c.Close()
 		return nil, err
 	}
-	return newSession(client, set, entityID, a, cfg.Logger), nil
+	return s, nil
 }
 
-// connect makes client log in with method (if any) and learns the
-// token's identity entity, starting the token's renewal when method is
-// set.
-func connect(ctx context.Context, client *api.Client, method api.AuthMethod, logger *slog.Logger) (*authState, string, error) {
-	var a *authState
-	if method != nil {
-		var err error
-		if a, err = login(ctx, client, method, logger); err != nil {
-			return nil, "", err
-		}
+// ownSession returns the session of the Client's own token, which
+// follows its logins, after checking the token and the mount with Vault:
+// NewSession's session.
+func (c *Client) ownSession(ctx context.Context) (*Session, error) {
+	token := c.api.Token()
+	if token == "" {
+		return nil, sessionError(ErrPermissionDenied, errors.New("no Vault token: set Config.Auth, Config.Token or VAULT_TOKEN"))
 	}
-	if client.Token() == "" {
-		return nil, "", sessionError(ErrPermissionDenied, errors.New("no Vault token: set Config.Auth, Config.Token or VAULT_TOKEN"))
-	}
-	self, err := client.Auth().Token().LookupSelfWithContext(ctx)
+	entityID, ttl, err := lookupSelf(ctx, c.api, token)
 	if err != nil {
-		a.stop()
-		return nil, "", sessionError(kindOf(err), fmt.Errorf("checking the token: %w", err))
+		kind, cause := splitIdentityError(err)
+		return nil, sessionError(kind, fmt.Errorf("checking the token: %w", cause))
 	}
-	if self == nil || self.Data == nil {
-		a.stop()
-		return nil, "", sessionError(nil, errors.New("checking the token: vault returned no token data"))
+	c.ids.put(keyOf(token), entityID, ttl)
+	c.auth.setEntity(entityID)
+	if err := c.checkMount(ctx, "new session", "", nil); err != nil {
+		return nil, err
 	}
-	entityID, _ := self.Data["entity_id"].(string)
-	if entityID != "" {
-		if err := checkName(entityID); err != nil {
-			a.stop()
-			return nil, "", sessionError(ErrBadEntry, fmt.Errorf("entity id from vault: %w", err))
-		}
-	}
-	a.setEntity(entityID)
-	return a, entityID, nil
-}
-
-// newSession builds the session and its service, with no request.
-func newSession(client *api.Client, set settings, entityID string, a *authState, logger *slog.Logger) *Session {
-	s := &Session{entityID: entityID, org: set.org, parent: true}
-	s.Secrets = &SecretsService{
-		client:  client,
-		address: client.Address(),
-		wrapTTL: set.wrapTTL,
-		mount:   set.mount,
-		prefix:  set.prefix,
-		auth:    a,
-		logger:  logger,
-		user:    newScope("user", set.mount, set.prefix+"/users/"+entityID),
-		org:     newScope("org", set.mount, set.prefix+"/orgs/"+set.org),
-	}
-	if set.cacheTTL > 0 {
-		s.Secrets.cache = newReadCache(set.cacheTTL, set.cacheSize)
-	}
-	if entityID == "" {
-		s.Secrets.user.err = ErrNoEntity
-	}
-	if set.org == "" {
-		s.Secrets.org.err = ErrNoOrg
-	}
-	return s
+	s := c.newSession("")
+	s.owner = c
+	s.Secrets.auth = c.auth
+	s.Secrets.id.resolve(c.userScope(entityID), entityID)
+	return s, nil
 }
 
 // WithOrg returns a session on org that shares s's client, identity,
-// token and its renewal: no request is made. It returns an error wrapping
-// ErrBadEntry if org is not a valid name. Closing s ends the token's
-// renewal for both sessions; closing the returned session only releases
-// idle connections.
+// token, renewal and read cache: no request is made, no goroutine
+// started. It returns an error wrapping ErrBadEntry if org is not a valid
+// name. Closing s ends what s owns for both sessions (with NewSession,
+// the token's renewal); closing the returned session does nothing.
 func (s *Session) WithOrg(org string) (*Session, error) {
 	if err := checkName(org); err != nil {
 		return nil, &Error{Op: "with org", Kind: ErrBadEntry, Err: fmt.Errorf("org: %w", err)}
 	}
 	svc := *s.Secrets
-	svc.org = newScope("org", svc.mount, svc.prefix+"/orgs/"+org)
-	return &Session{Secrets: &svc, entityID: s.entityID, org: org}, nil
+	svc.org = svc.c.orgScope(org)
+	return &Session{Secrets: &svc, org: org, derived: true}, nil
 }
 
-// Close stops the session's token renewal (with Config.Auth) and releases
-// the connections it keeps open to Vault. Call it when done with the
-// session. Operations after Close still work until the token expires, and
-// open the connections they need. Close is safe to call more than once
-// and always returns nil.
+// Close releases what the session holds. A session from NewSession owns
+// its Client: Close stops the token's renewal (with Config.Auth), drops
+// the read cache and releases the connections it keeps open to Vault. A
+// session from Client.Session drops its read cache and leaves the
+// Client's connections alone; one from WithOrg has nothing of its own.
+// Operations after Close still work until the token expires, and open
+// the connections they need. Close is safe to call more than once and
+// always returns nil.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
-		if s.parent {
-			s.Secrets.auth.stop()
-			s.Secrets.InvalidateAll()
+		if s.derived {
+			return
 		}
-		vaultclient.CloseIdle(s.Secrets.client)
+		s.Secrets.InvalidateAll()
+		if s.owner != nil {
+			_ = s.owner.Close()
+		}
 	})
 	return nil
 }
 
 // EntityID returns the Vault identity entity id of the session's token,
-// or "" for a token with none.
-func (s *Session) EntityID() string { return s.entityID }
+// or "" for a token with none, without any request. A session from
+// NewSession knows it from the start; one from Client.Session once a user
+// operation, or LookupEntityID, has learnt it, and returns "" until then.
+func (s *Session) EntityID() string { return s.Secrets.id.entity() }
+
+// LookupEntityID returns the Vault identity entity id of the session's
+// token ("" for a token with none), asking Vault (one
+// auth/token/lookup-self) only if neither the session nor its Client
+// knows it yet. It returns an error wrapping ErrPermissionDenied if Vault
+// does not know the token, and ErrUnavailable if Vault cannot answer.
+func (s *Session) LookupEntityID(ctx context.Context) (string, error) {
+	sc := s.Secrets.userScope(ctx)
+	if sc.cause != nil {
+		return "", &Error{Op: "lookup entity", Kind: sc.err, Err: sc.cause}
+	}
+	return s.Secrets.id.entity(), nil
+}
 
 // Org returns the session's org, or "" if it has none.
 func (s *Session) Org() string { return s.org }
@@ -165,15 +137,31 @@ func sessionError(kind, err error) error {
 	return &Error{Op: "new session", Kind: kind, Err: err}
 }
 
-// checkMount makes sure a KV version 2 secrets engine is mounted exactly
-// at mount (see kvmount.Check).
-func checkMount(ctx context.Context, client *api.Client, mount string) error {
-	err := kvmount.Check(ctx, client, mount)
-	switch {
-	case err == nil:
-		return nil
-	case vaulterr.Status(err) != 0 || vaulterr.Unavailable(err) || ctx.Err() != nil:
-		return sessionError(kindOf(err), fmt.Errorf("checking mount %q: %w", mount, err))
-	}
-	return sessionError(ErrBadEntry, err)
+// sessionIdentity is what a session knows of its token's identity,
+// shared with the sessions WithOrg derives from it.
+type sessionIdentity struct {
+	mu       sync.Mutex
+	known    bool
+	entityID string
+	user     scope // the user scope, once known
+}
+
+// resolve records the token's entity and its user scope.
+func (i *sessionIdentity) resolve(user scope, entityID string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.known, i.entityID, i.user = true, entityID, user
+}
+
+// get returns the user scope if known.
+func (i *sessionIdentity) get() (scope, bool) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.user, i.known
+}
+
+func (i *sessionIdentity) entity() string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.entityID
 }

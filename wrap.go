@@ -131,7 +131,7 @@ func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, 
 	if err := sc.check("wrap", name); err != nil {
 		return nil, err
 	}
-	o := wrapOptions{ttl: s.wrapTTL}
+	o := wrapOptions{ttl: s.c.set.wrapTTL}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -148,8 +148,8 @@ func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, 
 		}
 		query = url.Values{"version": {strconv.FormatUint(version, 10)}}
 	}
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Query: query, WrapTTL: ttl}
-	w, err := vaultclient.Send(ctx, s.client, req, func(resp *api.Response, err error) (*WrappedSecret, error) {
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Query: query, WrapTTL: ttl, Token: s.token}
+	w, err := vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (*WrappedSecret, error) {
 		if err != nil {
 			return nil, err
 		}
@@ -164,7 +164,7 @@ func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, 
 		return &WrappedSecret{
 			Token:        wi.Token,
 			Accessor:     wi.Accessor,
-			UnwrapURL:    strings.TrimSuffix(s.address, "/") + "/v1/sys/wrapping/unwrap",
+			UnwrapURL:    strings.TrimSuffix(s.c.address, "/") + "/v1/sys/wrapping/unwrap",
 			TTL:          time.Duration(wi.TTL) * time.Second,
 			CreationTime: wi.CreationTime,
 			CreationPath: wi.CreationPath,
@@ -209,7 +209,25 @@ func (s *SecretsService) wrapRefused(ctx context.Context, sc scope, name, ttl st
 // canRead reports whether the session's token has the read capability on
 // path, asking Vault (sys/capabilities-self, in Vault's default policy).
 func (s *SecretsService) canRead(ctx context.Context, path string) bool {
-	caps, err := s.client.Sys().CapabilitiesSelfWithContext(ctx, path)
+	body, err := json.Marshal(map[string][]string{"paths": {path}})
+	if err != nil {
+		return false
+	}
+	req := vaultclient.Request{Method: http.MethodPut, Path: "sys/capabilities-self", Body: body, Token: s.token}
+	caps, err := vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) ([]string, error) {
+		if err != nil {
+			return nil, err
+		}
+		var answer map[string]json.RawMessage
+		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+			return nil, err
+		}
+		var caps []string
+		if err := json.Unmarshal(answer[path], &caps); err != nil {
+			return nil, err
+		}
+		return caps, nil
+	})
 	if err != nil {
 		return false
 	}

@@ -17,6 +17,10 @@ type Request struct {
 	// WrapTTL asks Vault to wrap the answer for this long ("300s");
 	// empty for an answer in the clear.
 	WrapTTL string
+	// Token authenticates this request in place of the client's own
+	// token: one shared client acts for many callers, each request with
+	// its caller's token. Empty: the client's token.
+	Token string
 }
 
 // Send sends req with c and hands Vault's answer to read: the response
@@ -58,6 +62,9 @@ func Send[T any](ctx context.Context, c *api.Client, req Request, read func(*api
 		r.BodyBytes = req.Body
 	}
 	r.WrapTTL = req.WrapTTL
+	if req.Token != "" {
+		r.ClientToken = req.Token
+	}
 	//lint:ignore SA1019 the one vault/api entry point that sends a request built by the caller (method, wrap TTL, bytes) and does not cancel its context before the body is read; see above.
 	resp, err := c.RawRequestWithContext(ctx, r)
 	if resp != nil && resp.Body != nil {
