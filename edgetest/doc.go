@@ -55,10 +55,28 @@
 // environment says: VAULT_CACERT, VAULT_CAPATH, else the system's roots),
 // and skips the test if it is plain http.
 //
+// # A Vault that requires client certificates
+//
+// [StartMTLS] returns a third shared dev Vault, started on its first
+// call and provisioned like Start's, served over TLS like StartTLS's,
+// whose server also requires and verifies a client certificate, as a
+// Vault listener with tls_require_and_verify_client_cert does: a client
+// that presents none fails in the TLS handshake. The dev Vault makes a
+// second CA at start, for clients, and one client certificate signed by
+// it; every client edgetest makes for it (the same list as above)
+// presents that certificate and trusts the server's CA.
+// [Vault.ClientCert] returns the files of the certificate and its key,
+// and [Vault.CACert] the server's CA, for clients edgetest does not make
+// (VAULT_CLIENT_CERT, VAULT_CLIENT_KEY and VAULT_CACERT, or
+// api.TLSConfig). Stop, Main and Run stop it with the others. With an
+// external Vault, StartMTLS skips the test, saying so: edgetest can make
+// neither the external Vault require client certificates nor a
+// certificate it would accept.
+//
 // # Stopping it
 //
-// A library cannot own TestMain, so the Vault (and StartTLS's) is stopped
-// in one of three ways:
+// A library cannot own TestMain, so the Vault (and StartTLS's and
+// StartMTLS's) is stopped in one of three ways:
 //
 //   - [Main] in the package's TestMain runs the tests, stops the Vault
 //     and exits with the tests' exit code; [Stop] does the stopping for a

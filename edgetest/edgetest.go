@@ -39,7 +39,7 @@ const (
 // are safe for concurrent use by parallel tests.
 type Vault struct {
 	addr     string
-	caCert   string // the dev Vault's CA file with StartTLS, else ""
+	tls      tlsFiles // the dev Vault's with StartTLS and StartMTLS
 	external bool
 	srv      *vaulttest.Server // nil for an external Vault
 	root     *api.Client       // the root (or EDGE_TEST_VAULT_TOKEN) token
@@ -70,13 +70,24 @@ func (u User) String() string {
 // either.
 func (u User) GoString() string { return u.String() }
 
-// shared holds the Vaults shared by the tests of the test binary: Start's
-// and StartTLS's dev Vaults.
+// tlsFiles are the files of a dev Vault's TLS setup that v's clients use:
+// the CA that signed its certificate (every client of v trusts it, and
+// only it), and the client certificate and key that they present ("" if
+// the Vault does not ask for one).
+type tlsFiles struct {
+	caCert     string
+	clientCert string
+	clientKey  string
+}
+
+// shared holds the Vaults shared by the tests of the test binary: Start's,
+// StartTLS's and StartMTLS's dev Vaults.
 var shared struct {
 	mu      sync.Mutex
 	stopped bool
 	plain   sharedVault
 	tls     sharedVault
+	mtls    sharedVault
 }
 
 // sharedVault is one of them, started on first use; v and err are
@@ -95,7 +106,7 @@ type sharedVault struct {
 // call, or if Stop has already stopped it.
 func Start(t testing.TB) *Vault {
 	t.Helper()
-	return startShared(t, &shared.plain, false)
+	return startShared(t, &shared.plain, vaulttest.Options{})
 }
 
 // StartTLS is Start for a dev Vault served over TLS, as production Vaults
@@ -118,10 +129,33 @@ func StartTLS(t testing.TB) *Vault {
 		}
 		return Start(t)
 	}
-	return startShared(t, &shared.tls, true)
+	return startShared(t, &shared.tls, vaulttest.Options{TLS: true})
 }
 
-func startShared(t testing.TB, sv *sharedVault, tls bool) *Vault {
+// StartMTLS is StartTLS for a dev Vault that also requires and verifies
+// a client certificate, as a Vault listener with
+// tls_require_and_verify_client_cert does: a third dev Vault shared by
+// the tests of the test binary, started (edge-devvault -tls-client-auth)
+// and provisioned like Start's on the first call. The dev Vault makes a
+// second CA at start, for clients, and one client certificate signed by
+// it; every client edgetest makes for it presents that certificate (and
+// trusts the server's CA, see [Vault.CACert]); [Vault.ClientCert] gives
+// its files, for clients that edgetest does not make. A client without
+// it fails in the TLS handshake. Stop, Main and Run stop it with the
+// others.
+//
+// With an external Vault (EDGE_TEST_VAULT_ADDR), StartMTLS skips the
+// test (t.Skip), saying so: edgetest cannot make an external Vault ask
+// for client certificates, nor make one that it accepts.
+func StartMTLS(t testing.TB) *Vault {
+	t.Helper()
+	if addr := os.Getenv(EnvAddr); addr != "" {
+		t.Skipf("edgetest: StartMTLS needs the dev Vault: it cannot make the external Vault %s (%s) require client certificates", addr, EnvAddr)
+	}
+	return startShared(t, &shared.mtls, vaulttest.Options{TLSClientAuth: true})
+}
+
+func startShared(t testing.TB, sv *sharedVault, opts vaulttest.Options) *Vault {
 	t.Helper()
 	sv.once.Do(func() {
 		shared.mu.Lock()
@@ -130,7 +164,7 @@ func startShared(t testing.TB, sv *sharedVault, tls bool) *Vault {
 		if stopped {
 			return // never start a Vault that nothing would stop
 		}
-		v, err := start(tls)
+		v, err := start(opts)
 		shared.mu.Lock()
 		late := err == nil && shared.stopped
 		if !late {
@@ -153,9 +187,9 @@ func startShared(t testing.TB, sv *sharedVault, tls bool) *Vault {
 	return v
 }
 
-// start starts or connects to the Vault and provisions it for Edge; tls
-// starts the dev Vault with TLS.
-func start(tls bool) (*Vault, error) {
+// start starts or connects to the Vault and provisions it for Edge; opts
+// are the dev Vault's (TLS, client certificates).
+func start(opts vaulttest.Options) (*Vault, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	addr, token := os.Getenv(EnvAddr), os.Getenv(EnvToken)
@@ -163,18 +197,19 @@ func start(tls bool) (*Vault, error) {
 		return nil, fmt.Errorf("set both %s and %s to use an external Vault (only one is set)", EnvAddr, EnvToken)
 	}
 	v := &Vault{external: addr != ""}
-	caCert := ""
+	var files tlsFiles
 	if !v.external {
 		// The dev Vault; an external Vault needs neither its binary
 		// nor the go command to build one.
-		srv, err := vaulttest.Start(ctx, vaulttest.Options{TLS: tls})
+		srv, err := vaulttest.Start(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("%w\n(to use a Vault of your own instead, set %s and %s)", err, EnvAddr, EnvToken)
 		}
 		v.srv = srv
-		addr, token, caCert = srv.Addr, srv.RootToken, srv.CACert
+		addr, token = srv.Addr, srv.RootToken
+		files = tlsFiles{caCert: srv.CACert, clientCert: srv.ClientCert, clientKey: srv.ClientKey}
 	}
-	if err := v.provision(ctx, addr, token, caCert); err != nil {
+	if err := v.provision(ctx, addr, token, files); err != nil {
 		_ = v.srv.Close()
 		return nil, err
 	}
@@ -193,24 +228,25 @@ func Provision(t testing.TB, addr, token string) *Vault {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	v := &Vault{external: true}
-	if err := v.provision(ctx, addr, token, ""); err != nil {
+	if err := v.provision(ctx, addr, token, tlsFiles{}); err != nil {
 		t.Fatalf("edgetest: Provision %s: %v", addr, err)
 	}
 	t.Cleanup(func() { vaultclient.CloseIdle(v.root) })
 	return v
 }
 
-// provision sets up the Vault at addr for Edge with token; caCert, if
-// not "", is the file of the CA that every client of v trusts (and the
-// only one).
-func (v *Vault) provision(ctx context.Context, addr, token, caCert string) error {
+// provision sets up the Vault at addr for Edge with token; files, if
+// not empty, are the dev Vault's TLS files: the CA that every client of v
+// trusts (and the only one), and the client certificate they present.
+func (v *Vault) provision(ctx context.Context, addr, token string, files tlsFiles) error {
 	v.addr = strings.TrimRight(addr, "/")
-	v.caCert = caCert
+	v.tls = files
 	cfg := &api.Config{Address: v.addr}
-	if caCert != "" {
+	if files.caCert != "" {
 		// On vault/api's default transport, set up for HTTP/2. Every
 		// client of v is a clone of root: they all share it.
-		if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: caCert}); err != nil {
+		err := cfg.ConfigureTLS(&api.TLSConfig{CACert: files.caCert, ClientCert: files.clientCert, ClientKey: files.clientKey})
+		if err != nil {
 			return fmt.Errorf("vault client for %s: %w", v.addr, err)
 		}
 	}
@@ -252,15 +288,15 @@ func (v *Vault) ensureAuth(ctx context.Context, kind string) error {
 	return nil
 }
 
-// Main runs the tests of m, stops the shared Vault if a test started it,
+// Main runs the tests of m, stops the shared Vaults that tests started,
 // and exits with the tests' exit code. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { edgetest.Main(m) }
 func Main(m *testing.M) { os.Exit(Run(m)) }
 
 // Run is Main without the exit: it runs the tests of m, stops the shared
-// Vault if a test started it and returns the exit code, 1 if the tests
-// passed but the dev Vault did not exit cleanly. It is for a TestMain
+// Vaults that tests started and returns the exit code, 1 if the tests
+// passed but a dev Vault did not exit cleanly. It is for a TestMain
 // that does more after the tests, such as a check for leaked goroutines.
 func Run(m *testing.M) int {
 	code := m.Run()
@@ -273,14 +309,15 @@ func Run(m *testing.M) int {
 	return code
 }
 
-// Stop stops the shared Vaults (Start's and StartTLS's), waiting for the
-// dev Vaults to exit, and returns an error if one did not exit cleanly.
-// It does nothing if no test started one, or for an external Vault. Call
-// it at the end of a TestMain of your own (Main does); Start and StartTLS
-// fail the tests that call them afterwards.
+// Stop stops the shared Vaults (Start's, StartTLS's and StartMTLS's),
+// waiting for the dev Vaults to exit, and returns an error if one did not
+// exit cleanly. It does nothing if no test started one, or for an
+// external Vault. Call it at the end of a TestMain of your own (Main
+// does); Start, StartTLS and StartMTLS fail the tests that call them
+// afterwards.
 func Stop() error {
 	shared.mu.Lock()
-	vs := []*Vault{shared.plain.v, shared.tls.v}
+	vs := []*Vault{shared.plain.v, shared.tls.v, shared.mtls.v}
 	shared.stopped = true
 	shared.mu.Unlock()
 	var errs []error
@@ -308,12 +345,22 @@ func (v *Vault) close() error {
 func (v *Vault) Addr() string { return v.addr }
 
 // CACert returns the path of the PEM file of the CA whose certificate the
-// dev Vault of StartTLS serves, for a client that edgetest does not make:
-// api.TLSConfig.CACert, VAULT_CACERT, or the edge-secrets CLI's
-// environment. The file exists until the Vault stops. It is "" for a
-// plain HTTP Vault and for an external Vault (whose clients trust what
+// dev Vault of StartTLS (or StartMTLS) serves, for a client that edgetest
+// does not make: api.TLSConfig.CACert, VAULT_CACERT, or the edge-secrets
+// CLI's environment. The file exists until the Vault stops. It is "" for
+// a plain HTTP Vault and for an external Vault (whose clients trust what
 // vault/api's environment says).
-func (v *Vault) CACert() string { return v.caCert }
+func (v *Vault) CACert() string { return v.tls.caCert }
+
+// ClientCert returns the paths of the PEM files of the client certificate
+// that the dev Vault of StartMTLS requires and of its private key, for a
+// client that edgetest does not make: api.TLSConfig.ClientCert and
+// ClientKey, VAULT_CLIENT_CERT and VAULT_CLIENT_KEY (with [Vault.CACert]).
+// The files exist until the Vault stops. Both are "" for a Vault that
+// does not ask for a client certificate.
+func (v *Vault) ClientCert() (certFile, keyFile string) {
+	return v.tls.clientCert, v.tls.clientKey
+}
 
 // Mount returns the path of the KV version 2 mount that holds the Edge
 // secrets ("secret"), for edge.Config.Mount and edge.Origin.Mount.
@@ -338,8 +385,8 @@ func (v *Vault) RootClient(t testing.TB) *api.Client {
 }
 
 // client returns a new client of v with token ("": none): v's address
-// and TLS settings (the dev Vault's CA), isolated from VAULT_NAMESPACE,
-// VAULT_WRAP_TTL and VAULT_TOKEN.
+// and TLS settings (the dev Vault's CA and client certificate), isolated
+// from VAULT_NAMESPACE, VAULT_WRAP_TTL and VAULT_TOKEN.
 func (v *Vault) client(token string) (*api.Client, error) {
 	c, err := v.root.Clone()
 	if err != nil {
@@ -500,8 +547,9 @@ func (v *Vault) edit(t testing.TB, op string, f func(context.Context, string, st
 // Config returns the edge.Config of a session of u on org at v: Client,
 // Address, Token, Mount and Org set. Client is a new vault/api client of
 // v with u's token that sends no namespace whatever VAULT_NAMESPACE says,
-// wraps nothing whatever VAULT_WRAP_TTL says, and trusts the CA of a
-// StartTLS Vault. Other fields are left empty, so that edge.NewSession
+// wraps nothing whatever VAULT_WRAP_TTL says, trusts the CA of a
+// StartTLS or StartMTLS Vault and presents the client certificate of a
+// StartMTLS Vault. Other fields are left empty, so that edge.NewSession
 // takes them from the environment and its defaults, and so does Org if
 // org is "" (EDGE_ORG). Use it for code under test that makes its own
 // sessions; set Auth, CacheTTL, Logger, ... as needed.

@@ -98,6 +98,38 @@ func ExampleVault_CACert() {
 	_ = env // cmd.Env = append(os.Environ(), env...)
 }
 
+// A test against a Vault that requires a client certificate, which
+// every client edgetest makes presents. (Not run as an example: with an
+// external Vault, StartMTLS skips the test, which an example cannot do.)
+func ExampleStartMTLS() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+	ctx := context.Background()
+
+	v := edgetest.StartMTLS(t)
+	alice := v.NewUser(t)
+	sess := v.Session(t, alice, "") // presents the client certificate
+	err := sess.Secrets.CreateUserSecret(ctx, "api-key", edge.Secret{"key": "k-123"})
+	fmt.Println(err) // <nil>
+}
+
+// A client edgetest does not make is given the client certificate with
+// VAULT_CLIENT_CERT and VAULT_CLIENT_KEY, next to VAULT_CACERT.
+func ExampleVault_ClientCert() {
+	t := exampletb.New() // in a test: the test's t
+	defer t.Done()
+
+	v := edgetest.StartMTLS(t)
+	certFile, keyFile := v.ClientCert()
+	env := []string{
+		"VAULT_ADDR=" + v.Addr(),
+		"VAULT_CACERT=" + v.CACert(),
+		"VAULT_CLIENT_CERT=" + certFile,
+		"VAULT_CLIENT_KEY=" + keyFile,
+	}
+	_ = env // cmd.Env = append(os.Environ(), env...)
+}
+
 func ExampleVault_Addr() {
 	t := exampletb.New() // in a test: the test's t
 	defer t.Done()

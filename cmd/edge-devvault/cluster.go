@@ -977,6 +977,6 @@ func runCluster(ctx context.Context, opts *options, logger hclog.Logger, stdout 
 	if err := printJSON(stdout, out); err != nil {
 		return err
 	}
-	announce(out.Address, "")
+	announce(out)
 	return serve(ctx, logger, stdout, c.serveErr, cmds, c.handle)
 }

@@ -18,8 +18,9 @@
 // it, and so does examples/quickstart).
 //
 // It is a development and test tool only: the server is unsealed, in
-// memory, plain HTTP (or TLS with a throwaway CA, -tls), and the JSON it
-// prints contains the root token.
+// memory, plain HTTP (or TLS with a throwaway CA, -tls, optionally
+// requiring client certificates, -tls-client-auth), and the JSON it prints
+// contains the root token.
 //
 // # Why the //go:debug httpmuxgo121=1 line above (SECURITY, do not remove)
 //
@@ -49,7 +50,7 @@
 //
 // # Usage
 //
-//	edge-devvault [-listen 127.0.0.1:0] [-mount secret] [-cluster N | -tls]
+//	edge-devvault [-listen 127.0.0.1:0] [-mount secret] [-cluster N | -tls | -tls-client-auth]
 //
 // Output (single line, keys as shown; wire.go has the types):
 //
@@ -73,6 +74,25 @@
 // Point clients at it, e.g. VAULT_CACERT=<ca_cert>, or
 // api.Config.ConfigureTLS(&api.TLSConfig{CACert: ca_cert}). -tls is for
 // the single node only; with -cluster it is an error.
+//
+// # Client certificates
+//
+//	edge-devvault -tls-client-auth [-listen 127.0.0.1:0] [-mount ...]
+//
+// is -tls whose server also requires and verifies a client certificate,
+// as a Vault listener with tls_require_and_verify_client_cert does: a
+// client that presents none, or one that a second CA made at start (the
+// client CA, ECDSA P-256, its key in memory only) did not sign, fails in
+// the TLS handshake. It also makes one client certificate (ECDSA P-256,
+// extended key usage client auth, 30 days) signed by the client CA, and
+// writes it and its key (PEM, PKCS #8, file mode 0600) to the private
+// directory of the CA file, removed at exit; the JSON line adds their
+// paths:
+//
+//	{..., "ca_cert":".../ca.pem","client_cert":".../client.pem","client_key":".../client-key.pem"}
+//
+// for VAULT_CLIENT_CERT and VAULT_CLIENT_KEY (with VAULT_CACERT), or
+// api.TLSConfig{CACert: ca_cert, ClientCert: client_cert, ClientKey: client_key}.
 //
 // # Cluster mode
 //
@@ -129,7 +149,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -153,6 +172,7 @@ type options struct {
 	insecureSkipMuxChk bool
 	cluster            int  // number of nodes; 0 or 1: single node
 	tls                bool // serve TLS with a CA made at start
+	tlsClientAuth      bool // with tls: require a client certificate of a client CA made at start
 }
 
 var errStdinClosed = errors.New("stdin closed")
@@ -227,6 +247,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.mount, "mount", "secret", "KV v2 mount `path`")
 	fs.IntVar(&o.cluster, "cluster", 0, "run `N` Vault nodes with Raft storage in this process (0 or 1: a single in-memory node)")
 	fs.BoolVar(&o.tls, "tls", false, "serve over TLS (HTTP/2 offered) with a certificate of a CA made at start, whose certificate file the JSON line names (\"ca_cert\"); single node only")
+	fs.BoolVar(&o.tlsClientAuth, "tls-client-auth", false, "like -tls, and require and verify a client certificate signed by a client CA made at start; the JSON line names a certificate and key it signed (\"client_cert\", \"client_key\")")
 	fs.BoolVar(&o.insecureSkipMuxChk, "insecure-skip-mux-check", false, "start even if the HTTP mux does not clean encoded dot segments (VULNERABLE; only for testing the path traversal canary)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: edge-devvault [flags]\n\nRuns an in-memory Vault v1.14.0 dev server for tests and prints its details as one JSON line on stdout.\n\nFlags:\n")
@@ -246,8 +267,11 @@ func parseFlags(args []string) (*options, error) {
 	if o.cluster < 0 || o.cluster > 9 {
 		return nil, fmt.Errorf("-cluster %d: use 0 or 1 for a single node, 2 to 9 for a cluster", o.cluster)
 	}
+	if o.tlsClientAuth {
+		o.tls = true
+	}
 	if o.tls && o.cluster > 1 {
-		return nil, errors.New("-tls works with a single node only, not with -cluster")
+		return nil, errors.New("-tls and -tls-client-auth work with a single node only, not with -cluster")
 	}
 	if err := checkLoopback(o.listen); err != nil {
 		return nil, err
@@ -307,20 +331,19 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 	}
 
 	var (
-		dt     *devTLS
-		tlsCfg *tls.Config
-		roots  *x509.CertPool
-		caFile string
+		dt        *devTLS
+		serverTLS *tls.Config
+		clientTLS *tls.Config
 	)
 	if opts.tls {
 		var err error
-		if dt, err = newDevTLS(opts.listen); err != nil {
+		if dt, err = newDevTLS(opts.listen, opts.tlsClientAuth); err != nil {
 			return err
 		}
 		defer dt.remove()
-		tlsCfg, roots, caFile = dt.server, dt.roots, dt.caFile
+		serverTLS, clientTLS = dt.server, dt.client
 	}
-	srv, err := startServer(opts.listen, tlsCfg, logger)
+	srv, err := startServer(opts.listen, serverTLS, logger)
 	if err != nil {
 		return err
 	}
@@ -332,7 +355,7 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 		}
 	}()
 
-	client, err := newAPIClient(srv.addr, srv.rootToken, roots)
+	client, err := newAPIClient(srv.addr, srv.rootToken, clientTLS)
 	if err != nil {
 		return err
 	}
@@ -344,10 +367,14 @@ func runServer(ctx context.Context, opts *options, logger hclog.Logger, stdout i
 		}
 		return fmt.Errorf("setting up: %w", err)
 	}
-	if err := printJSON(stdout, &output{Address: srv.addr, RootToken: srv.rootToken, Mount: opts.mount, CACert: caFile}); err != nil {
+	out := &output{Address: srv.addr, RootToken: srv.rootToken, Mount: opts.mount}
+	if dt != nil {
+		out.CACert, out.ClientCert, out.ClientKey = dt.caFile, dt.clientCertFile, dt.clientKeyFile
+	}
+	if err := printJSON(stdout, out); err != nil {
 		return err
 	}
-	announce(srv.addr, caFile)
+	announce(out)
 	return serve(ctx, logger, stdout, srv.serveErr, cmds, func(_ context.Context, line string) controlReply {
 		// Control commands are for clusters; answer so a caller does
 		// not wait forever.
@@ -396,16 +423,20 @@ func serve(ctx context.Context, logger hclog.Logger, stdout io.Writer, serveErr 
 }
 
 // announce tells a person running edge-devvault by hand where the server
-// is, and with -tls the CA file (the root token is in the JSON line on
-// stdout, never on stderr). Nothing is written when stderr is not a
-// terminal, as in tests.
-func announce(addr, caFile string) {
+// is, and with -tls the CA file (and with -tls-client-auth the client
+// certificate's files); the root token is in the JSON line on stdout,
+// never on stderr. Nothing is written when stderr is not a terminal, as
+// in tests.
+func announce(out *output) {
 	if fi, err := os.Stderr.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		return
 	}
-	fmt.Fprintf(os.Stderr, "edge-devvault: Vault v1.14.0 serving at %s (KV v2 at secret/, userpass, approle); the root token is in the JSON line on stdout; Ctrl-C stops it\n", addr)
-	if caFile != "" {
-		fmt.Fprintf(os.Stderr, "edge-devvault: its CA certificate: VAULT_CACERT=%s\n", caFile)
+	fmt.Fprintf(os.Stderr, "edge-devvault: Vault v1.14.0 serving at %s (KV v2 at secret/, userpass, approle); the root token is in the JSON line on stdout; Ctrl-C stops it\n", out.Address)
+	if out.CACert != "" {
+		fmt.Fprintf(os.Stderr, "edge-devvault: its CA certificate: VAULT_CACERT=%s\n", out.CACert)
+	}
+	if out.ClientCert != "" {
+		fmt.Fprintf(os.Stderr, "edge-devvault: the client certificate it requires: VAULT_CLIENT_CERT=%s VAULT_CLIENT_KEY=%s\n", out.ClientCert, out.ClientKey)
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"time"
@@ -13,16 +12,21 @@ import (
 )
 
 // newAPIClient returns a Vault API client of the in-process server at
-// addr, authenticated with token, trusting roots (nil: the system's) for
-// an https address. The usual VAULT_* variables are ignored, so that a
-// developer's environment cannot redirect or alter the setup requests.
-func newAPIClient(addr, token string, roots *x509.CertPool) (*api.Client, error) {
+// addr, authenticated with token, with tlsCfg for an https address (its
+// roots, and the client certificate the server requires with
+// -tls-client-auth; nil: the system's roots). The usual VAULT_* variables
+// are ignored, so that a developer's environment cannot redirect or alter
+// the setup requests.
+func newAPIClient(addr, token string, tlsCfg *tls.Config) (*api.Client, error) {
 	cfg := api.DefaultConfig()
 	cfg.Address = addr
 	cfg.AgentAddress = ""
 	cfg.HttpClient = cleanhttp.DefaultPooledClient()
 	cfg.HttpClient.Timeout = 60 * time.Second
-	cfg.HttpClient.Transport.(*http.Transport).TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	if tlsCfg == nil {
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	cfg.HttpClient.Transport.(*http.Transport).TLSClientConfig = tlsCfg
 	cfg.Limiter = nil
 	cfg.SRVLookup = false
 	cfg.MaxRetries = 2

@@ -3,7 +3,14 @@ package main
 // -tls: a certificate authority made at start, a server certificate it
 // signs for the loopback addresses, and the CA certificate in a file of a
 // private temporary directory that clients are pointed at (the JSON line's
-// "ca_cert"). The keys never leave the process's memory.
+// "ca_cert"). The CA's and the server's keys never leave the process's
+// memory.
+//
+// -tls-client-auth adds a second CA, for clients: the server requires and
+// verifies a client certificate signed by it, and one such certificate
+// and its key are written to the same directory (the JSON line's
+// "client_cert" and "client_key") for the clients to present. The client
+// CA's key never leaves memory either.
 
 import (
 	"crypto/ecdsa"
@@ -21,45 +28,44 @@ import (
 	"time"
 )
 
+// The files in devTLS.dir.
+const (
+	caFileName         = "ca.pem"
+	clientCertFileName = "client.pem"
+	clientKeyFileName  = "client-key.pem"
+)
+
 // certLifetime is how long the CA and the server certificate are valid:
 // longer than any dev Vault runs, since both are made anew at every start.
 const certLifetime = 30 * 24 * time.Hour
 
 // devTLS is the TLS setup of one -tls run.
 type devTLS struct {
-	dir    string         // private temporary directory (0700) holding caFile; removed by remove
+	dir    string         // private temporary directory (0700) holding the files; removed by remove
 	caFile string         // the CA certificate, PEM
 	roots  *x509.CertPool // the CA, for the process's own clients
 	server *tls.Config    // the listener's: the server certificate, HTTP/2 offered
+	// client is the TLS configuration of the process's own clients:
+	// roots, and with -tls-client-auth the client certificate.
+	client *tls.Config
+
+	// With -tls-client-auth: the client certificate (PEM) and its key
+	// (PEM, PKCS #8, file mode 0600); "" otherwise.
+	clientCertFile string
+	clientKeyFile  string
 }
 
 // newDevTLS makes a CA (ECDSA P-256) and a server certificate signed by it
 // for 127.0.0.1, ::1, localhost and the host of listen if it is another
 // loopback IP, and writes the CA certificate to a file in a new private
-// temporary directory.
-func newDevTLS(listen string) (d *devTLS, err error) {
+// temporary directory. With clientAuth, the server also requires and
+// verifies a client certificate signed by a second CA made here, and one
+// such certificate and its key go to files in that directory.
+func newDevTLS(listen string, clientAuth bool) (d *devTLS, err error) {
 	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, caDER, caKey, err := newCA("edge-devvault CA", now)
 	if err != nil {
-		return nil, fmt.Errorf("tls: CA key: %w", err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "edge-devvault CA", Organization: []string{"edge-devvault (throwaway)"}},
-		NotBefore:             now.Add(-time.Minute),
-		NotAfter:              now.Add(certLifetime),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("tls: CA certificate: %w", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("tls: CA certificate: %w", err)
+		return nil, err
 	}
 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -95,7 +101,7 @@ func newDevTLS(listen string) (d *devTLS, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
-	d = &devTLS{dir: dir, caFile: filepath.Join(dir, "ca.pem"), roots: x509.NewCertPool()}
+	d = &devTLS{dir: dir, caFile: filepath.Join(dir, caFileName), roots: x509.NewCertPool()}
 	defer func() {
 		if err != nil {
 			d.remove()
@@ -116,7 +122,90 @@ func newDevTLS(listen string) (d *devTLS, err error) {
 		// HTTP/2 first, as a production Vault listener offers it.
 		NextProtos: []string{"h2", "http/1.1"},
 	}
+	d.client = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: d.roots}
+	if clientAuth {
+		if err := d.requireClientCert(now); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
+}
+
+// requireClientCert makes a client CA and sets d.server to require and
+// verify a client certificate it signed; it makes one such certificate
+// for the process's own clients (d.client) and writes it and its key to
+// files in d.dir for the others.
+func (d *devTLS) requireClientCert(now time.Time) error {
+	ca, _, caKey, err := newCA("edge-devvault client CA", now)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("tls: client key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: "edge-devvault client", Organization: []string{"edge-devvault (throwaway)"}},
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     now.Add(certLifetime),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return fmt.Errorf("tls: client certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("tls: client key: %w", err)
+	}
+	d.clientCertFile = filepath.Join(d.dir, clientCertFileName)
+	d.clientKeyFile = filepath.Join(d.dir, clientKeyFileName)
+	// The key first, so that no certificate file names a key that is
+	// not there yet; both 0600 in the 0700 directory.
+	if err := os.WriteFile(d.clientKeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return fmt.Errorf("tls: writing the client key: %w", err)
+	}
+	if err := os.WriteFile(d.clientCertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return fmt.Errorf("tls: writing the client certificate: %w", err)
+	}
+
+	clientCAs := x509.NewCertPool()
+	clientCAs.AddCert(ca)
+	d.server.ClientAuth = tls.RequireAndVerifyClientCert
+	d.server.ClientCAs = clientCAs
+	d.client.Certificates = []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}
+	return nil
+}
+
+// newCA makes a self-signed CA certificate (ECDSA P-256) named name,
+// valid from a minute before now for certLifetime, that signs end-entity
+// certificates only.
+func newCA(name string, now time.Time) (ca *x509.Certificate, der []byte, key *ecdsa.PrivateKey, err error) {
+	key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("tls: %s key: %w", name, err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"edge-devvault (throwaway)"}},
+		NotBefore:             now.Add(-time.Minute),
+		NotAfter:              now.Add(certLifetime),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("tls: %s certificate: %w", name, err)
+	}
+	ca, err = x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("tls: %s certificate: %w", name, err)
+	}
+	return ca, der, key, nil
 }
 
 // remove deletes the directory with the CA file. It is safe on nil.

@@ -133,6 +133,7 @@ func (s *Server) awaitReady(ctx context.Context) error {
 	s.RootToken = out.RootToken
 	s.Mount = out.Mount
 	s.CACert = out.CACert
+	s.ClientCert, s.ClientKey = out.ClientCert, out.ClientKey
 	if s.cluster {
 		if len(out.Nodes) < 2 {
 			return fail("devvault -cluster output lacks nodes")
@@ -149,6 +150,16 @@ func (s *Server) awaitReady(ctx context.Context) error {
 			return fail("%v", err)
 		}
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	}
+	if s.ClientCert != "" {
+		if tr.TLSClientConfig == nil {
+			return fail("devvault output names a client certificate but no CA")
+		}
+		cert, err := tls.LoadX509KeyPair(s.ClientCert, s.ClientKey)
+		if err != nil {
+			return fail("loading the dev Vault's client certificate: %v", err)
+		}
+		tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
 	}
 	s.client = &http.Client{
 		Transport: tr,

@@ -89,6 +89,8 @@ func sysHealth(ctx context.Context, c *http.Client, addr string) (*http.Response
 }
 
 func TestTLSOptionValidated(t *testing.T) {
-	_, err := Start(testContext(t), Options{TLS: true, Cluster: 3})
-	assert.Error(t, err)
+	for _, opts := range []Options{{TLS: true, Cluster: 3}, {TLSClientAuth: true, Cluster: 3}} {
+		_, err := Start(testContext(t), opts)
+		assert.Error(t, err, "%+v", opts)
+	}
 }

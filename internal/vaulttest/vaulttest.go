@@ -27,6 +27,13 @@
 // edge-devvault makes at start; Server.CACert is the CA certificate's
 // file, for api.TLSConfig.CACert or VAULT_CACERT. Plain HTTP hides what
 // HTTP/2 does to a response body whose request context is cancelled.
+// Options.TLSClientAuth (edge-devvault -tls-client-auth) makes the server
+// also require and verify a client certificate, signed by a second CA
+// that edge-devvault makes at start, as a Vault listener with
+// tls_require_and_verify_client_cert does: a client without one fails in
+// the TLS handshake. Server.ClientCert and Server.ClientKey are the files
+// of one such certificate and its key (api.TLSConfig.ClientCert and
+// ClientKey, VAULT_CLIENT_CERT and VAULT_CLIENT_KEY), which Do presents.
 //
 // With Options.Cluster set to 3, Start runs edge-devvault -cluster 3: three
 // Vault nodes with Raft storage in one process, each on its own loopback
@@ -102,6 +109,13 @@ type Server struct {
 	// VAULT_CACERT); the file is removed when the server stops. "" for
 	// plain HTTP.
 	CACert string
+	// ClientCert and ClientKey are, with Options.TLSClientAuth, the paths
+	// of the PEM files of a client certificate that the server accepts
+	// and of its private key (api.TLSConfig.ClientCert and ClientKey,
+	// VAULT_CLIENT_CERT and VAULT_CLIENT_KEY), in the directory of CACert
+	// and removed with it. "" otherwise.
+	ClientCert string
+	ClientKey  string
 	// Nodes are the cluster's nodes at Start, in devvault's order (Raft
 	// node ids core-0, core-1, ...), the active one with Active set. A
 	// single server has one active node at Addr.
@@ -149,6 +163,12 @@ type Options struct {
 	// -tls): Server.Addr is https://, Server.CACert the CA's file, and
 	// Do trusts that CA. Not with Cluster.
 	TLS bool
+	// TLSClientAuth is TLS (which it implies) whose server also requires
+	// and verifies a client certificate signed by a client CA the dev
+	// Vault makes at start (edge-devvault -tls-client-auth):
+	// Server.ClientCert and Server.ClientKey are the files of one such
+	// certificate and its key, and Do presents it. Not with Cluster.
+	TLSClientAuth bool
 }
 
 // startConfig holds knobs for this package's own tests.
@@ -169,8 +189,8 @@ func start(ctx context.Context, opts Options, sc startConfig) (*Server, error) {
 		return nil, fmt.Errorf("vaulttest: Options.Cluster %d: use 0 or 1 for a single node, 2 to 9 for a cluster", opts.Cluster)
 	}
 	cluster := opts.Cluster > 1
-	if cluster && opts.TLS {
-		return nil, fmt.Errorf("vaulttest: Options.TLS works with a single node only, not with Cluster %d", opts.Cluster)
+	if cluster && (opts.TLS || opts.TLSClientAuth) {
+		return nil, fmt.Errorf("vaulttest: Options.TLS and TLSClientAuth work with a single node only, not with Cluster %d", opts.Cluster)
 	}
 
 	bin, unlock, err := devvaultBinary(ctx)
@@ -190,7 +210,10 @@ func start(ctx context.Context, opts Options, sc startConfig) (*Server, error) {
 	if cluster {
 		args = append(args, "-cluster", strconv.Itoa(opts.Cluster))
 	}
-	if opts.TLS {
+	switch {
+	case opts.TLSClientAuth:
+		args = append(args, "-tls-client-auth")
+	case opts.TLS:
 		args = append(args, "-tls")
 	}
 	// Keep a developer's Vault settings away from the local server.

@@ -19,6 +19,12 @@ type output struct {
 	// the server's certificate (in a private temporary directory removed
 	// at exit); "" for plain HTTP.
 	CACert string `json:"ca_cert,omitempty"`
+	// ClientCert and ClientKey are, with -tls-client-auth, the paths of
+	// the PEM files of a client certificate that the server requires and
+	// accepts and of its key (PKCS #8, file mode 0600), in the directory
+	// of CACert; "" otherwise.
+	ClientCert string `json:"client_cert,omitempty"`
+	ClientKey  string `json:"client_key,omitempty"`
 
 	// Cluster mode only.
 	Nodes     []nodeOutput `json:"nodes,omitempty"`
