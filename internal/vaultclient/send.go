@@ -2,6 +2,7 @@ package vaultclient
 
 import (
 	"context"
+	"io"
 	"net/url"
 
 	"github.com/hashicorp/vault/api"
@@ -47,8 +48,8 @@ type Request struct {
 //     context and the transport's cancel hook behind until the timeout.
 //     Cancelling the parent that Send owns cancels that child too.
 //
-// The response's body is closed when read returns; read must not keep
-// it. ctx's values (the call's Attempts, see Track) reach the retry
+// The response's body is drained (up to maxDrain) and closed when read
+// returns, so that its connection is used again; read must not keep it. ctx's values (the call's Attempts, see Track) reach the retry
 // policy as before.
 func Send[T any](ctx context.Context, c *api.Client, req Request, read func(*api.Response, error) (T, error)) (T, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -68,7 +69,18 @@ func Send[T any](ctx context.Context, c *api.Client, req Request, read func(*api
 	//lint:ignore SA1019 the one vault/api entry point that sends a request built by the caller (method, wrap TTL, bytes) and does not cancel its context before the body is read; see above.
 	resp, err := c.RawRequestWithContext(ctx, r)
 	if resp != nil && resp.Body != nil {
-		defer resp.Body.Close()
+		defer func() {
+			// What read left of the body (an answer nobody needs, a
+			// newline after the JSON) is read, up to a bound, so that
+			// the connection goes back to the pool: net/http closes a
+			// connection whose body was closed unread.
+			_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+			resp.Body.Close()
+		}()
 	}
 	return read(resp, err)
 }
+
+// maxDrain bounds what Send reads of an answer its caller left unread: a
+// longer rest costs more than a new connection.
+const maxDrain = 256 << 10
