@@ -90,6 +90,7 @@ func TestBadTLSIsConfigError(t *testing.T) {
 			assert.NotErrorIs(t, err, edge.ErrUnavailable, "reported as if Vault were down")
 			assert.Equal(t, []string{"ErrConfig"}, matchedKinds(err), "one kind")
 			msg := err.Error()
+			t.Log(msg)
 			assert.Contains(t, msg, addr, "the error names the address")
 			assert.Contains(t, msg, tt.cause, "the error names the cause")
 			assert.NotContains(t, msg, badTLSToken)

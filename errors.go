@@ -257,12 +257,15 @@ func isKind(err error) bool {
 	return false
 }
 
-// kindOf classifies a failure vault/api reported: 403 is
+// kindOf classifies a failure vault/api reported: a configuration or TLS
+// failure (see vaulterr.IsTLSOrConfig) is ErrConfig; 403 is
 // ErrPermissionDenied; a 5xx, a 429 or a network failure is
 // ErrUnavailable; anything else (a cancelled context among them) has no
 // kind.
 func kindOf(err error) error {
 	switch {
+	case vaulterr.IsTLSOrConfig(err):
+		return ErrConfig
 	case vaulterr.Status(err) == 403:
 		return ErrPermissionDenied
 	case vaulterr.Unavailable(err):
