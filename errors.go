@@ -20,7 +20,7 @@ import (
 // ErrNotFound, ErrAlreadyExists, ErrBadEntry, ErrPermissionDenied,
 // ErrConflict, ErrInvalidToken, ErrWrongSecret, ErrUnknownOutcome, and
 // every other kind below (ErrNoEntity, ErrNoOrg, ErrIdentityChanged,
-// ErrUndecodable, and any kind added later). The one pairing allowed is
+// ErrUndecodable, ErrConfig, and any kind added later). The one pairing allowed is
 // ErrUnknownOutcome with ErrUnavailable, when Vault was unavailable. So a
 // caller may test the kinds in any order. This holds by construction: an
 // *Error matches its Kind alone, and the causes it wraps are seen by
