@@ -53,9 +53,11 @@
 // against the sentinels: [ErrNotFound], [ErrAlreadyExists] and
 // [ErrBadEntry] (the API's three errors), [ErrPermissionDenied] (Vault's
 // 403), [ErrNoEntity], [ErrNoOrg], [ErrConflict], [ErrUnavailable] (try
-// again later), [ErrUnknownOutcome] (a write whose answer was lost: read
-// to see), [ErrIdentityChanged], [ErrUndecodable], and on the receiving
-// side of a wrap [ErrInvalidToken] and [ErrWrongSecret]. Reach Vault's
+// again later), [ErrConfig] (the address, TLS or client configuration
+// cannot work: fix it, retrying does not help), [ErrUnknownOutcome] (a
+// write whose answer was lost: read to see), [ErrIdentityChanged],
+// [ErrUndecodable], and on the receiving side of a wrap [ErrInvalidToken]
+// and [ErrWrongSecret]. Reach Vault's
 // answer with errors.As and vault/api's *api.ResponseError. An error
 // matches at most one of these kinds (ErrNotFound, ErrAlreadyExists,
 // ErrBadEntry, ErrPermissionDenied, ErrConflict, ErrInvalidToken,

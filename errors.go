@@ -20,7 +20,7 @@ import (
 // ErrNotFound, ErrAlreadyExists, ErrBadEntry, ErrPermissionDenied,
 // ErrConflict, ErrInvalidToken, ErrWrongSecret, ErrUnknownOutcome, and
 // every other kind below (ErrNoEntity, ErrNoOrg, ErrIdentityChanged,
-// ErrUndecodable, and any kind added later). The one pairing allowed is
+// ErrUndecodable, ErrConfig, and any kind added later). The one pairing allowed is
 // ErrUnknownOutcome with ErrUnavailable, when Vault was unavailable. So a
 // caller may test the kinds in any order. This holds by construction: an
 // *Error matches its Kind alone, and the causes it wraps are seen by
@@ -92,6 +92,20 @@ var (
 	// now belong to someone else): its user operations fail rather than
 	// reach another user's secrets. Make a new session.
 	ErrIdentityChanged = errors.New("the session's login now yields another vault identity entity")
+
+	// ErrConfig means the SDK could not talk to Vault as configured: the
+	// vault client's configuration cannot be used (a CA file, VAULT_CACERT,
+	// that does not exist or holds no certificate, an unreadable client
+	// certificate, an address that is not a URL), or the TLS connection
+	// to the address failed (a server certificate from an unknown CA, for
+	// another hostname, or expired; plain HTTP to a TLS port or TLS to a
+	// plain one; the server refusing the connection at the TLS level, as
+	// for a missing client certificate). The request never reached Vault
+	// and it was not retried: trying again does not help. Fix the address
+	// (https:// or http://, the host name), the CA (VAULT_CACERT) or the
+	// client certificate (VAULT_CLIENT_CERT, VAULT_CLIENT_KEY). The error
+	// names the address and the cause.
+	ErrConfig = errors.New("vault client configuration or TLS failure")
 
 	// ErrUndecodable means Vault holds a value for the secret that this
 	// SDK cannot decode: written by another tool, not a JSON object, or a
@@ -243,12 +257,15 @@ func isKind(err error) bool {
 	return false
 }
 
-// kindOf classifies a failure vault/api reported: 403 is
+// kindOf classifies a failure vault/api reported: a configuration or TLS
+// failure (see vaulterr.IsTLSOrConfig) is ErrConfig; 403 is
 // ErrPermissionDenied; a 5xx, a 429 or a network failure is
 // ErrUnavailable; anything else (a cancelled context among them) has no
 // kind.
 func kindOf(err error) error {
 	switch {
+	case vaulterr.IsTLSOrConfig(err):
+		return ErrConfig
 	case vaulterr.Status(err) == 403:
 		return ErrPermissionDenied
 	case vaulterr.Unavailable(err):
@@ -295,7 +312,7 @@ var sentinels = []struct {
 	{"ErrPermissionDenied", ErrPermissionDenied}, {"ErrNoEntity", ErrNoEntity}, {"ErrNoOrg", ErrNoOrg},
 	{"ErrConflict", ErrConflict}, {"ErrInvalidToken", ErrInvalidToken}, {"ErrWrongSecret", ErrWrongSecret},
 	{"ErrUnknownOutcome", ErrUnknownOutcome}, {"ErrUnavailable", ErrUnavailable},
-	{"ErrIdentityChanged", ErrIdentityChanged}, {"ErrUndecodable", ErrUndecodable},
+	{"ErrIdentityChanged", ErrIdentityChanged}, {"ErrUndecodable", ErrUndecodable}, {"ErrConfig", ErrConfig},
 }
 
 // outcome names what an operation came to: "ok", the name of the

@@ -25,7 +25,7 @@ var kinds = []struct {
 	{"ErrPermissionDenied", edge.ErrPermissionDenied}, {"ErrConflict", edge.ErrConflict}, {"ErrInvalidToken", edge.ErrInvalidToken},
 	{"ErrWrongSecret", edge.ErrWrongSecret}, {"ErrUnknownOutcome", edge.ErrUnknownOutcome}, {"ErrNoEntity", edge.ErrNoEntity},
 	{"ErrNoOrg", edge.ErrNoOrg}, {"ErrIdentityChanged", edge.ErrIdentityChanged}, {"ErrUndecodable", edge.ErrUndecodable},
-	{"ErrUnavailable", edge.ErrUnavailable},
+	{"ErrUnavailable", edge.ErrUnavailable}, {"ErrConfig", edge.ErrConfig},
 }
 
 // matchedKinds names the kinds err matches.

@@ -94,11 +94,11 @@ func (c *conn) originPrefix() string {
 func (c *conn) client() (*api.Client, error) {
 	cfg := api.DefaultConfig()
 	if cfg.Error != nil {
-		return nil, usageErrorf("reading vault/api's environment: %v", cfg.Error)
+		return nil, configErrorf("reading vault/api's environment%s: %v", envAddress(), cfg.Error)
 	}
 	client, err := api.NewClient(cfg)
 	if err != nil {
-		return nil, usageErrorf("making the Vault client: %v", err)
+		return nil, configErrorf("making the Vault client%s: %v", envAddress(), err)
 	}
 	if c.addr != "" {
 		// Checked here, and never quoted: a token typed after --addr
@@ -114,6 +114,16 @@ func (c *conn) client() (*api.Client, error) {
 	}
 	client.SetWrappingLookupFunc(func(string, string) string { return "" })
 	return client, nil
+}
+
+// envAddress returns " for ADDRESS", the scheme and host VAULT_ADDR
+// names (never a password, path or query), or "" without one.
+func envAddress() string {
+	u, err := url.Parse(os.Getenv(api.EnvVaultAddress))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return " for " + u.Scheme + "://" + u.Host
 }
 
 // Environment variables that choose a login method.
@@ -283,6 +293,8 @@ func (c *connection) tokenTTL(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		code := ExitError
 		switch {
+		case vaulterr.IsTLSOrConfig(err):
+			code = ExitConfig
 		case vaulterr.Status(err) == 403:
 			code = ExitPermissionDenied
 		case vaulterr.Unavailable(err) || errors.Is(err, context.DeadlineExceeded):

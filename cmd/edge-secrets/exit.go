@@ -23,6 +23,7 @@ const (
 	ExitWrongSecret      = 8  // edge.ErrWrongSecret: verify found the token holds another secret
 	ExitUnavailable      = 9  // edge.ErrUnavailable: Vault is unreachable, sealed, overloaded or too slow; try again
 	ExitUnknownOutcome   = 10 // edge.ErrUnknownOutcome: a change may or may not have happened; read to see
+	ExitConfig           = 11 // edge.ErrConfig: the address, TLS or client configuration cannot work; fix it, retrying does not help
 )
 
 // exitCodes is the table printed by --help, in order.
@@ -41,6 +42,7 @@ var exitCodes = []struct {
 	{ExitWrongSecret, "wrong secret: the wrapping token holds another secret than verify expects"},
 	{ExitUnavailable, "Vault unavailable: unreachable, sealed, 5xx, rate limited or timed out; nothing changed"},
 	{ExitUnknownOutcome, "unknown outcome: the answer was lost, the change may have happened; read to see"},
+	{ExitConfig, "configuration or TLS: bad CA file, untrusted server certificate, http/https mismatch, client certificate refused; fix it, retrying does not help"},
 }
 
 // cliError is a failure edge-secrets finds itself, before or without a
@@ -62,6 +64,13 @@ func usageErrorf(format string, args ...any) error {
 // SDK's ErrBadEntry.
 func inputErrorf(format string, args ...any) error {
 	return &cliError{code: ExitBadEntry, msg: fmt.Sprintf(format, args...)}
+}
+
+// configErrorf is a configuration failure edge-secrets finds itself
+// (vault/api's environment it cannot read): exit code 11, as the SDK's
+// ErrConfig.
+func configErrorf(format string, args ...any) error {
+	return &cliError{code: ExitConfig, msg: fmt.Sprintf(format, args...)}
 }
 
 // tokenErrorf is a wrapping token refused before any request: exit code
@@ -97,6 +106,8 @@ func exitCode(err error) int {
 		return ExitInvalidToken
 	case errors.Is(err, edge.ErrWrongSecret):
 		return ExitWrongSecret
+	case errors.Is(err, edge.ErrConfig):
+		return ExitConfig
 	case errors.Is(err, edge.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return ExitUnavailable
 	}

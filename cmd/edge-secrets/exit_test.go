@@ -30,6 +30,7 @@ func TestExitCodes(t *testing.T) {
 		{"ExitWrongSecret", ExitWrongSecret, 8},
 		{"ExitUnavailable", ExitUnavailable, 9},
 		{"ExitUnknownOutcome", ExitUnknownOutcome, 10},
+		{"ExitConfig", ExitConfig, 11},
 	}
 	for _, p := range pinned {
 		assert.Equal(t, p.want, p.got, p.name)
@@ -65,6 +66,7 @@ func TestExitCodeOf(t *testing.T) {
 		{"ErrWrongSecret", sdk(edge.ErrWrongSecret, nil), ExitWrongSecret},
 		{"ErrUnavailable", sdk(edge.ErrUnavailable, nil), ExitUnavailable},
 		{"ErrUnknownOutcome", sdk(edge.ErrUnknownOutcome, nil), ExitUnknownOutcome},
+		{"ErrConfig", sdk(edge.ErrConfig, nil), ExitConfig},
 		{"a deadline", sdk(nil, context.DeadlineExceeded), ExitUnavailable},
 		{"a write's deadline", sdk(edge.ErrUnknownOutcome, context.DeadlineExceeded), ExitUnknownOutcome},
 		{"ErrNoEntity", sdk(edge.ErrNoEntity, nil), ExitError},
@@ -101,6 +103,7 @@ func TestExitCodeUnknownOutcomeFirst(t *testing.T) {
 		{"ErrUnavailable", edge.ErrUnavailable},
 		{"ErrIdentityChanged", edge.ErrIdentityChanged},
 		{"ErrUndecodable", edge.ErrUndecodable},
+		{"ErrConfig", edge.ErrConfig},
 	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/vault/api"
+
+	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // Attempts records what the attempts vault/api made for one call came
@@ -106,9 +108,15 @@ func (a *Attempts) markReached() {
 }
 
 // checkRetry wraps the client's retry policy (vault/api's default when
-// nil) so that it reports every attempt to the call's Attempts, and stops
-// retrying once the call has taken budget (0: no limit but vault/api's
-// MaxRetries).
+// nil) so that it reports every attempt to the call's Attempts, never
+// retries a TLS or configuration failure (vaulterr.IsTLSOrConfig: the
+// next attempt would fail the same way), and stops retrying once the
+// call has taken budget (0: no limit but vault/api's MaxRetries).
+//
+// go-retryablehttp's own policy (v0.7.8) refuses only a certificate that
+// does not verify, and only as the direct cause of the *url.Error; TLS
+// spoken to a plain port, a server's TLS alert (a client certificate it
+// requires) and the like it retries.
 func checkRetry(inner retryablehttp.CheckRetry, budget time.Duration) retryablehttp.CheckRetry {
 	if inner == nil {
 		inner = api.DefaultRetryPolicy
@@ -116,6 +124,9 @@ func checkRetry(inner retryablehttp.CheckRetry, budget time.Duration) retryableh
 	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		a, _ := ctx.Value(attemptsKey{}).(*Attempts)
 		lost := a != nil && a.record(resp, err)
+		if vaulterr.IsTLSOrConfig(err) {
+			return false, nil // the call returns err itself
+		}
 		retry, rerr := inner(ctx, resp, err)
 		switch {
 		case lost && a.once:
@@ -168,11 +179,14 @@ var sealedBody = []byte("Vault is sealed")
 // may have been acted on by Vault while its caller did not learn the
 // result: any failure after a connection was made (the request may have
 // been written), and any 5xx but a sealed Vault's 503. A connection that
-// could not be made, and any other status, say what happened.
+// could not be made, a TLS or configuration failure (a certificate that
+// does not verify, a TLS alert from the server: no request reached
+// Vault's HTTP layer; see vaulterr.IsTLSOrConfig), and any other status,
+// say what happened.
 func MaybeReached(resp *http.Response, err error) bool {
 	if err != nil {
 		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
+		if errors.As(err, &op) && op.Op == "dial" || vaulterr.IsTLSOrConfig(err) {
 			return false
 		}
 		return true

@@ -6,9 +6,13 @@ package vaultclient
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"os"
 
 	"github.com/hashicorp/vault/api"
 	"golang.org/x/net/http2"
+
+	"github.com/edgesdk/edge/internal/vaulterr"
 )
 
 // Own returns a client of the caller's own, which shares no mutable state
@@ -41,14 +45,14 @@ func Own(client *api.Client, opts ...Option) (*api.Client, error) {
 		}
 	}
 	if cfg.Error != nil {
-		return nil, fmt.Errorf("reading the vault environment: %w", cfg.Error)
+		return nil, fmt.Errorf("reading the vault environment%s: %w", envAddress(), vaulterr.Config(cfg.Error))
 	}
 	if !cfg.DisableRedirects {
 		cfg.HttpClient.CheckRedirect = followTemporaryRedirect
 	}
 	c, err := api.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("making the vault client: %w", err)
+		return nil, fmt.Errorf("making the vault client: %w", vaulterr.Config(err))
 	}
 	if client != nil {
 		// NewClient reads VAULT_TOKEN, VAULT_NAMESPACE and VAULT_HEADERS
@@ -63,6 +67,17 @@ func Own(client *api.Client, opts ...Option) (*api.Client, error) {
 	}
 	o.apply(c, c.CheckRetry())
 	return c, nil
+}
+
+// envAddress returns " for ADDRESS", the address VAULT_ADDR names
+// (scheme and host: never a user's password, a path or a query), for the
+// error of an environment vault/api could not read; "" without one.
+func envAddress() string {
+	u, err := url.Parse(os.Getenv(api.EnvVaultAddress))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return " for " + u.Scheme + "://" + u.Host
 }
 
 // followTemporaryRedirect lets net/http follow one 307 or 308, such as a

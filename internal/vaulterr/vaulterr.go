@@ -52,7 +52,13 @@ func Describe(err error) string {
 		return OneLine(err.Error())
 	}
 	msg := "vault returned " + strconv.Itoa(re.StatusCode)
-	if !re.RawError && len(re.Errors) > 0 {
+	if IsPlainToTLS(re) {
+		// The raw body is Go's own text: the one cause there is.
+		msg = "the server answered 400: client sent an HTTP request to an HTTPS server (use https:// in the address)"
+		if o := origin(re.URL); o != "" {
+			msg = o + ": " + msg
+		}
+	} else if !re.RawError && len(re.Errors) > 0 {
 		msg += ": " + strings.Join(re.Errors, "; ")
 	}
 	return OneLine(strings.Replace(err.Error(), re.Error(), msg, 1))
@@ -79,9 +85,10 @@ func IsSealed(err error) bool { return Status(err) == 503 && Mentions(err, "Vaul
 // Unavailable reports whether err says Vault could not answer: a 5xx, a
 // 429 (rate limit quota), or a failure to reach it or to get its answer
 // (a network error). A cancelled or expired context is the caller's, not
-// Vault's: it is not.
+// Vault's: it is not; nor is a failure IsTLSOrConfig reports, where
+// Vault may be up but the client cannot talk to it as configured.
 func Unavailable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || IsTLSOrConfig(err) {
 		return false
 	}
 	if s := Status(err); s != 0 {
