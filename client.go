@@ -31,6 +31,7 @@ type Client struct {
 	auth    *authState // the Client's own renewing identity (Config.Auth); nil without
 	logger  *slog.Logger
 	ids     *identityCache
+	gate    *vaultclient.Gate // bounds the requests in flight (Config.MaxConcurrentRequests)
 
 	mountOK   atomic.Bool // the mount was checked and is right: every operation's fast path
 	mountMu   sync.Mutex
@@ -52,7 +53,8 @@ type Client struct {
 // NewClient returns an error wrapping ErrBadEntry if Org, Mount or Prefix
 // is not valid, WrapTTL is negative, or Vault shows that Mount is not a
 // KV version 2 secrets engine; ErrPermissionDenied if Vault refuses the
-// login; and ErrUnavailable if Vault cannot answer.
+// login; ErrConfig if the address, TLS or vault/api's environment cannot
+// work; and ErrUnavailable if Vault cannot answer.
 func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	c, err := newClientOf(ctx, cfg, "new client")
 	if err != nil {
@@ -77,9 +79,10 @@ func newClientOf(ctx context.Context, cfg Config, op string) (*Client, error) {
 	}
 	client, err := newClient(cfg)
 	if err != nil {
-		return nil, fail(nil, err)
+		return nil, fail(kindOf(err), err)
 	}
-	c := &Client{api: client, address: client.Address(), set: set, logger: cfg.Logger, ids: newIdentityCache(set.identities)}
+	c := &Client{api: client, address: client.Address(), set: set, logger: cfg.Logger, ids: newIdentityCache(set.identities),
+		gate: vaultclient.NewGate(set.maxRequests)}
 	if cfg.Auth != nil {
 		a, err := login(ctx, client, cfg.Auth, cfg.Logger)
 		if err != nil {
@@ -199,7 +202,7 @@ func (c *Client) checkMount(ctx context.Context, op, token string, sc *scope) er
 		c.mountDone = true
 		c.mountOK.Store(true)
 		return nil
-	case vaulterr.Status(err) != 0 || vaulterr.Unavailable(err) || ctx.Err() != nil:
+	case vaulterr.Status(err) != 0 || vaulterr.Unavailable(err) || vaulterr.IsTLSOrConfig(err) || ctx.Err() != nil:
 		return c.rescope(&Error{Op: op, Kind: kindOf(err), Err: fmt.Errorf("checking mount %q: %w", c.set.mount, err)}, op, sc)
 	}
 	c.mountDone, c.mountErr = true, &Error{Op: op, Kind: ErrBadEntry, Err: err}
@@ -229,7 +232,7 @@ func (c *Client) confirmRefusal(ctx context.Context, token string) {
 	if !c.ids.has(k) {
 		return
 	}
-	if _, _, err := lookupSelf(ctx, c.api, token); errors.Is(err, ErrPermissionDenied) {
+	if _, _, err := lookupSelf(ctx, c.api, c.gate, token); errors.Is(err, ErrPermissionDenied) {
 		c.ids.forget(k)
 	}
 }

@@ -17,6 +17,10 @@ const (
 	DefaultMount   = "secret"
 	DefaultPrefix  = "edge"
 	DefaultWrapTTL = 5 * time.Minute
+
+	// DefaultMaxConcurrentRequests is Config.MaxConcurrentRequests's
+	// default.
+	DefaultMaxConcurrentRequests = 250
 )
 
 // Config says how a Session reaches Vault and where it keeps secrets. The
@@ -107,6 +111,16 @@ type Config struct {
 	// SHA-256 of a token, an entity id and an expiry: about 200 bytes.
 	IdentityCacheSize int
 
+	// MaxConcurrentRequests bounds the requests a Client (and a session
+	// from NewSession) has in flight to Vault at once; more wait for one
+	// to end, honouring their context. 0 means
+	// DefaultMaxConcurrentRequests, 250: the streams Vault's server
+	// allows on one HTTP/2 connection, so that over TLS a burst of
+	// requests shares the connection the Client has, where net/http
+	// would open one more TCP connection for every request finding all
+	// streams busy (1,000 concurrent reads without the bound opened 325).
+	MaxConcurrentRequests int
+
 	// Logger receives the session's records (nil: none): one Debug
 	// record per operation (op, scope, name, outcome, attempts,
 	// duration), and Info or Warn records for renewals, logins and their
@@ -122,6 +136,7 @@ type settings struct {
 	cacheTTL           time.Duration
 	cacheSize          int
 	identities         int
+	maxRequests        int
 }
 
 // resolve fills the empty fields of cfg from the environment and
@@ -155,8 +170,14 @@ func resolve(cfg Config) (settings, error) {
 	if cfg.IdentityCacheSize < 0 {
 		return settings{}, fmt.Errorf("identity cache size %d is negative", cfg.IdentityCacheSize)
 	}
+	if cfg.MaxConcurrentRequests < 0 {
+		return settings{}, fmt.Errorf("max concurrent requests %d is negative", cfg.MaxConcurrentRequests)
+	}
+	if cfg.MaxConcurrentRequests == 0 {
+		cfg.MaxConcurrentRequests = DefaultMaxConcurrentRequests
+	}
 	return settings{org: cfg.Org, mount: cfg.Mount, prefix: cfg.Prefix, wrapTTL: cfg.WrapTTL,
-		cacheTTL: cfg.CacheTTL, cacheSize: cfg.CacheSize, identities: cfg.IdentityCacheSize}, nil
+		cacheTTL: cfg.CacheTTL, cacheSize: cfg.CacheSize, identities: cfg.IdentityCacheSize, maxRequests: cfg.MaxConcurrentRequests}, nil
 }
 
 // withDefaults fills the empty fields of cfg other than Client, Address

@@ -141,7 +141,7 @@ var errTokenUnknown = errors.New("vault does not know the token (bad, expired or
 // token is seen, shared by concurrent callers. A refusal (403) drops the
 // token and is an error wrapping ErrPermissionDenied. client sends the
 // lookup; its own token is not used.
-func (c *identityCache) entity(ctx context.Context, client *api.Client, token string) (string, error) {
+func (c *identityCache) entity(ctx context.Context, client *api.Client, gate *vaultclient.Gate, token string) (string, error) {
 	k := keyOf(token)
 	if id, ok := c.get(k); ok {
 		return id, nil
@@ -152,7 +152,7 @@ func (c *identityCache) entity(ctx context.Context, client *api.Client, token st
 		if id, ok := c.get(k); ok {
 			return id, nil
 		}
-		id, ttl, err := lookupSelf(ctx, client, token)
+		id, ttl, err := lookupSelf(ctx, client, gate, token)
 		switch {
 		case err == nil:
 			c.put(k, id, ttl)
@@ -165,7 +165,7 @@ func (c *identityCache) entity(ctx context.Context, client *api.Client, token st
 	case r := <-ch:
 		if r.Err != nil && isContextError(r.Err) && ctx.Err() == nil {
 			// The lookup was another caller's, whose context ended.
-			id, ttl, err := lookupSelf(ctx, client, token)
+			id, ttl, err := lookupSelf(ctx, client, gate, token)
 			if err == nil {
 				c.put(k, id, ttl)
 			}
@@ -184,8 +184,8 @@ func (c *identityCache) entity(ctx context.Context, client *api.Client, token st
 // TTL left. Its errors are *Error-free causes with a kind for the
 // caller: ErrPermissionDenied (wrapping errTokenUnknown and Vault's
 // answer) when Vault refuses the token.
-func lookupSelf(ctx context.Context, client *api.Client, token string) (string, time.Duration, error) {
-	req := vaultclient.Request{Method: http.MethodGet, Path: "auth/token/lookup-self", Token: token}
+func lookupSelf(ctx context.Context, client *api.Client, gate *vaultclient.Gate, token string) (string, time.Duration, error) {
+	req := vaultclient.Request{Method: http.MethodGet, Path: "auth/token/lookup-self", Token: token, Gate: gate}
 	type result struct {
 		id  string
 		ttl time.Duration

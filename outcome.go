@@ -76,7 +76,7 @@ const maxClockSkew = 30 * time.Second
 func (s *SecretsService) ownWrite(ctx context.Context, sc scope, name string, version, after uint64, stored []byte, start time.Time) verdict {
 	ctx, _ = vaultclient.Track(ctx) // a retry budget of its own
 	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name,
-		Query: url.Values{"version": {strconv.FormatUint(version, 10)}}, Token: s.token}
+		Query: url.Values{"version": {strconv.FormatUint(version, 10)}}, Token: s.token, Gate: s.c.gate}
 	read := func(latest bool) func(resp *api.Response, err error) (verdict, error) {
 		return func(resp *api.Response, err error) (verdict, error) {
 			if vaulterr.Status(err) == http.StatusForbidden && !latest {

@@ -58,7 +58,7 @@ func (s *SecretsService) userScope(ctx context.Context) scope {
 	if sc, ok := s.id.get(); ok {
 		return sc
 	}
-	id, err := s.c.ids.entity(ctx, s.c.api, s.token)
+	id, err := s.c.ids.entity(ctx, s.c.api, s.c.gate, s.token)
 	if err != nil {
 		kind, cause := splitIdentityError(err)
 		return scope{name: "user", err: kind, cause: cause}
@@ -242,7 +242,7 @@ func (s *SecretsService) listSecrets(ctx context.Context, sc scope) ([]string, e
 	// A LIST, as vault/api's Logical().List sends it, with the answer
 	// decoded in one pass (decodeListResponse) rather than into a
 	// map[string]any first.
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta, Query: listParams, Token: s.token}
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta, Query: listParams, Token: s.token, Gate: s.c.gate}
 	return vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) ([]string, error) {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
 			return []string{}, nil // an empty scope, as vault/api reads a 404
@@ -272,7 +272,7 @@ func (s *SecretsService) readSecret(ctx context.Context, sc scope, name string) 
 	if err := sc.check("read", name); err != nil {
 		return nil, err
 	}
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Token: s.token}
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Token: s.token, Gate: s.c.gate}
 	return vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (Secret, error) {
 		if err != nil {
 			// 404: missing, or latest version deleted or destroyed.
@@ -391,7 +391,7 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 // deleted (see liveVersion). Only versions with a deletion time cost
 // that second request.
 func (s *SecretsService) currentVersion(ctx context.Context, op string, sc scope, name string) (uint64, error) {
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta + "/" + name, Token: s.token}
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta + "/" + name, Token: s.token, Gate: s.c.gate}
 	meta, err := vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (*kvMetadata, error) {
 		if err != nil {
 			return nil, sc.fail(op, name, readKindOf(err), err)
@@ -441,7 +441,7 @@ type kvMetadata struct {
 // currentVersion is needed (an org admin's update, a wrap of a version).
 // The value read is discarded unread.
 func (s *SecretsService) liveVersion(ctx context.Context, op string, sc scope, name string) (uint64, error) {
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Token: s.token}
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Token: s.token, Gate: s.c.gate}
 	return vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (uint64, error) {
 		if err != nil {
 			return 0, sc.fail(op, name, readKindOf(err), err)
@@ -488,7 +488,7 @@ func (s *SecretsService) deleteSecret(ctx context.Context, sc scope, name string
 		return err
 	}
 	tctx, attempts := vaultclient.Track(ctx)
-	req := vaultclient.Request{Method: http.MethodDelete, Path: sc.meta + "/" + name, Token: s.token}
+	req := vaultclient.Request{Method: http.MethodDelete, Path: sc.meta + "/" + name, Token: s.token, Gate: s.c.gate}
 	_, err := vaultclient.Send(tctx, s.c.api, req, func(resp *api.Response, err error) (struct{}, error) {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
 			return struct{}{}, nil // nothing to delete, as vault/api reads a 404
@@ -504,7 +504,7 @@ func (s *SecretsService) deleteSecret(ctx context.Context, sc scope, name string
 // write sends a KV v2 write of body (see kvWriteBody) to secret name in
 // sc. Vault's answer, the new version's metadata, is not needed.
 func (s *SecretsService) write(ctx context.Context, sc scope, name string, body []byte) error {
-	req := vaultclient.Request{Method: http.MethodPut, Path: sc.data + "/" + name, Body: body, Token: s.token}
+	req := vaultclient.Request{Method: http.MethodPut, Path: sc.data + "/" + name, Body: body, Token: s.token, Gate: s.c.gate}
 	_, err := vaultclient.Send(ctx, s.c.api, req, func(_ *api.Response, err error) (struct{}, error) { return struct{}{}, err })
 	return err
 }

@@ -33,7 +33,8 @@ type Session struct {
 //
 // NewSession returns an error wrapping ErrPermissionDenied if Vault
 // refuses the login or the token (bad, expired or revoked), or if there
-// is no token at all; ErrUnavailable if Vault cannot answer; and
+// is no token at all; ErrUnavailable if Vault cannot answer; ErrConfig
+// if the address, TLS or vault/api's environment cannot work; and
 // ErrBadEntry if Org, Mount or Prefix is not valid, WrapTTL is negative,
 // the Vault entity id is not a valid name, or Vault shows that Mount is
 // not a KV version 2 secrets engine. A token with no entity (a root
@@ -59,7 +60,7 @@ func (c *Client) ownSession(ctx context.Context) (*Session, error) {
 	if token == "" {
 		return nil, sessionError(ErrPermissionDenied, errors.New("no Vault token: set Config.Auth, Config.Token or VAULT_TOKEN"))
 	}
-	entityID, ttl, err := lookupSelf(ctx, c.api, token)
+	entityID, ttl, err := lookupSelf(ctx, c.api, c.gate, token)
 	if err != nil {
 		kind, cause := splitIdentityError(err)
 		return nil, sessionError(kind, fmt.Errorf("checking the token: %w", cause))

@@ -148,7 +148,7 @@ func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, 
 		}
 		query = url.Values{"version": {strconv.FormatUint(version, 10)}}
 	}
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Query: query, WrapTTL: ttl, Token: s.token}
+	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Query: query, WrapTTL: ttl, Token: s.token, Gate: s.c.gate}
 	w, err := vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (*WrappedSecret, error) {
 		if err != nil {
 			return nil, err
@@ -213,7 +213,7 @@ func (s *SecretsService) canRead(ctx context.Context, path string) bool {
 	if err != nil {
 		return false
 	}
-	req := vaultclient.Request{Method: http.MethodPut, Path: "sys/capabilities-self", Body: body, Token: s.token}
+	req := vaultclient.Request{Method: http.MethodPut, Path: "sys/capabilities-self", Body: body, Token: s.token, Gate: s.c.gate}
 	caps, err := vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) ([]string, error) {
 		if err != nil {
 			return nil, err

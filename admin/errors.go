@@ -136,8 +136,11 @@ func quote(s string) string {
 // kindOf classifies a failure vault/api reported: 403 is
 // edge.ErrPermissionDenied; anything else has no kind.
 func kindOf(err error) error {
-	if vaulterr.Status(err) == 403 {
+	switch {
+	case vaulterr.Status(err) == 403:
 		return edge.ErrPermissionDenied
+	case vaulterr.IsTLSOrConfig(err):
+		return edge.ErrConfig
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package vaultclient
 import (
 	"context"
 	"io"
+	"sync/atomic"
 	"net/url"
 
 	"github.com/hashicorp/vault/api"
@@ -22,6 +23,59 @@ type Request struct {
 	// token: one shared client acts for many callers, each request with
 	// its caller's token. Empty: the client's token.
 	Token string
+	// Gate bounds the requests in flight with it; nil: no bound.
+	Gate *Gate
+}
+
+// Gate bounds the requests a client has in flight at once: a request
+// that finds it full waits for one to end (its whole answer read), or
+// for its context. Over HTTP/2, net/http opens one more TCP connection
+// for every request that finds every stream of its connections busy, or
+// no connection at all, and under a burst many at once (1,000 concurrent
+// reads opened 325 connections to a server allowing 250 streams on
+// each). A Gate as wide as one connection's streams keeps a burst on the
+// connection the client has, and the client's first request goes alone,
+// so that a burst at start waits for the connection it opens rather
+// than open one each. A Gate is safe for concurrent use.
+type Gate struct {
+	slots  chan struct{}
+	first  chan struct{} // a lock, held by the first request until it ends
+	opened atomic.Bool   // a first request has ended
+}
+
+// NewGate returns a Gate of n requests in flight.
+func NewGate(n int) *Gate {
+	return &Gate{slots: make(chan struct{}, n), first: make(chan struct{}, 1)}
+}
+
+// enter waits for a free slot, or for ctx, and returns what leaves it.
+func (g *Gate) enter(ctx context.Context) (func(), error) {
+	if g == nil {
+		return func() {}, nil
+	}
+	select {
+	case g.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if g.opened.Load() {
+		return func() { <-g.slots }, nil
+	}
+	select {
+	case g.first <- struct{}{}:
+	case <-ctx.Done():
+		<-g.slots
+		return nil, ctx.Err()
+	}
+	if g.opened.Load() {
+		<-g.first
+		return func() { <-g.slots }, nil
+	}
+	return func() {
+		g.opened.Store(true)
+		<-g.first
+		<-g.slots
+	}, nil
 }
 
 // Send sends req with c and hands Vault's answer to read: the response
@@ -52,6 +106,12 @@ type Request struct {
 // returns, so that its connection is used again; read must not keep it. ctx's values (the call's Attempts, see Track) reach the retry
 // policy as before.
 func Send[T any](ctx context.Context, c *api.Client, req Request, read func(*api.Response, error) (T, error)) (T, error) {
+	leave, err := req.Gate.enter(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer leave() // after the context is cancelled and the body closed
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // after the body is closed: deferred first, runs last
 

@@ -41,7 +41,7 @@ func Own(client *api.Client, opts ...Option) (*api.Client, error) {
 	} else {
 		cfg = api.DefaultConfig()
 		if t, ok := cfg.HttpClient.Transport.(*http.Transport); ok {
-			keepIdle(t)
+			cfg.HttpClient.Transport = keepIdle(cloneTransport(t))
 		}
 	}
 	if cfg.Error != nil {
@@ -117,7 +117,11 @@ func followTemporaryRedirect(req *http.Request, via []*http.Request) error {
 
 // cloneTransport returns a copy of t with its own connection pool. An
 // HTTP/2 setup (vault/api's DefaultConfig configures one) is made anew:
-// the copied one would keep putting connections in t's pool.
+// the copied one would keep putting connections in t's pool. (Its
+// StrictMaxConcurrentStreams mode is not used: with more requests
+// waiting than the server allows streams, x/net's client deadlocks, its
+// waiting requests' reservations counted as streams in use; a Gate
+// bounds the requests instead.)
 func cloneTransport(t *http.Transport) *http.Transport {
 	c := t.Clone()
 	if _, h2 := c.TLSNextProto["h2"]; h2 {
