@@ -3,8 +3,8 @@ package vaultclient
 import (
 	"context"
 	"io"
-	"sync/atomic"
 	"net/url"
+	"sync/atomic"
 
 	"github.com/hashicorp/vault/api"
 )
