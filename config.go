@@ -23,8 +23,29 @@ const (
 	DefaultMaxConcurrentRequests = 250
 )
 
-// Config says how a Session reaches Vault and where it keeps secrets. The
-// zero Config takes everything from the environment.
+// Config says how a Client, or a Session from NewSession, reaches Vault
+// and where it keeps secrets. The zero Config takes everything from the
+// environment.
+//
+// A Client is the process-wide part; each of its sessions acts for one
+// caller's token. Which fields describe which:
+//
+//	field                  describes
+//	Client, Address        the Client: its one vault/api client, transport and pool
+//	Token                  the Client's own token (NewSession's session uses it);
+//	                       Client.Session takes each caller's token instead
+//	Auth                   the Client's own renewing identity (NewSession's session)
+//	Org                    the sessions' default org (Session.WithOrg changes it per session)
+//	Mount, Prefix          the Client: where every session's secrets live
+//	WrapTTL                the sessions' default wrap TTL (WithWrapTTL per call)
+//	RetryBudget            the Client: its requests' retries
+//	MaxConcurrentRequests  the Client: its requests in flight
+//	IdentityCacheSize      the Client: the tokens whose identity it remembers
+//	CacheTTL, CacheSize    each session: a read cache of its own, per token
+//	Logger                 the Client, and every session's records
+//
+// NewSession makes a Client of its own from the Config and one session
+// of it, so for a single caller the distinction does not matter.
 type Config struct {
 	// Client is a configured vault/api client to use, for any auth
 	// method. The session works on a client of its own made from it and

@@ -50,3 +50,38 @@ func TestUnwrapOverTLS(t *testing.T) {
 	}
 	assert.Zero(t, lost, "of %d handovers through edge-secrets unwrap over TLS", rounds)
 }
+
+// TestCommandsOverTLS runs every command against the TLS dev Vault with
+// its CA in VAULT_CACERT, as against a production Vault: create, list,
+// read, update, wrap, verify, unwrap, delete in both scopes, and whoami.
+func TestCommandsOverTLS(t *testing.T) {
+	t.Parallel()
+	vault := edgetest.StartTLS(t)
+	u := newUser(t, vault)
+	org := vault.NewOrg(t, u)
+	env := []string{"VAULT_ADDR=" + vault.Addr(), "VAULT_CACERT=" + vault.CACert(), "VAULT_TOKEN=" + u.Token,
+		"EDGE_ORG=" + org, "EDGE_KV_MOUNT=" + vault.Mount()}
+	receiverEnv := []string{"VAULT_ADDR=" + vault.Addr(), "VAULT_CACERT=" + vault.CACert(), "EDGE_KV_MOUNT=" + vault.Mount()}
+	for _, sc := range scopes {
+		t.Run(sc.name, func(t *testing.T) {
+			value := `{"password":"` + canary() + `"}`
+			ok(t, env, value, with(with([]string{"create"}, sc.flags...), "db")...)
+			assert.Equal(t, "db\n", ok(t, env, "", with([]string{"list"}, sc.flags...)...).stdout)
+			assert.Equal(t, value+"\n", ok(t, env, "", with(with([]string{"read"}, sc.flags...), "db")...).stdout)
+			updated := `{"password":"` + canary() + `"}`
+			ok(t, env, updated, with(with([]string{"update"}, sc.flags...), "db")...)
+			w, _ := wrap(t, env, with(sc.flags, "db")...)
+			verify := []string{"verify", "--name", "db"}
+			if sc.name == "user" {
+				verify = append(verify, "--user-entity", u.EntityID)
+			} else {
+				verify = append(verify, "--org", org)
+			}
+			ok(t, receiverEnv, w.Token, verify...)
+			assert.Equal(t, updated+"\n", ok(t, receiverEnv, w.Token, "unwrap").stdout)
+			ok(t, env, "", with(with([]string{"delete"}, sc.flags...), "db")...)
+			fails(t, ExitNotFound, env, "", with(with([]string{"read"}, sc.flags...), "db")...)
+		})
+	}
+	assert.Contains(t, ok(t, env, "", "whoami").stdout, u.EntityID)
+}
