@@ -47,7 +47,7 @@ func main() {
 	var o options
 	flag.IntVar(&o.rounds, "rounds", 7, "rounds: runs of every benchmark, interleaved")
 	flag.StringVar(&o.benchtime, "benchtime", "0.2s", "-benchtime of each benchmark in a round")
-	flag.StringVar(&o.bench, "bench", "^Benchmark(Read|CachedRead|Create|Update|Delete|List|Wrap|ClientSide)$", "-bench regexp: which benchmarks")
+	flag.StringVar(&o.bench, "bench", "^Benchmark(Read|CachedRead|Create|Update|Delete|List|Wrap|ClientSide|Tenant)$", "-bench regexp: which benchmarks")
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report to write, relative to the repository root")
 	flag.StringVar(&o.chart, "chart", "benchmarks.svg", "chart to write, relative to the repository root; the report links it by this name")
 	flag.StringVar(&o.raw, "raw", "", "also write the raw benchmark output of all rounds to this file")
