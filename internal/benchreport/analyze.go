@@ -21,10 +21,16 @@ type vaultCase struct {
 	clients map[string]map[string]summary // variant → unit → rounds
 }
 
-// label names the case in tables and the chart: "100 B, 8 goroutines".
+// label names the case in tables and the chart: "100 B, 8 goroutines",
+// "returning user, TLS, 8 goroutines".
 func (c *vaultCase) label() string {
 	var what string
 	switch {
+	case c.params["user"] != "":
+		what = c.params["user"] + " user"
+		if c.params["wire"] == "tls" {
+			what += ", TLS"
+		}
 	case c.params["names"] != "":
 		n, _ := strconv.Atoi(c.params["names"])
 		what = thousands(n) + " names"
@@ -78,11 +84,19 @@ type clientSide struct {
 	units    map[string]summary
 }
 
+// sessionsRun is BenchmarkTenant's sessions=<n>: the cost of n live
+// sessions of one Client, per session.
+type sessionsRun struct {
+	n     int
+	units map[string]summary
+}
+
 // analysis is what the report and the chart show.
 type analysis struct {
-	cases  []*vaultCase
-	client []*clientSide
-	rounds int
+	cases    []*vaultCase
+	client   []*clientSide
+	sessions []*sessionsRun
+	rounds   int
 	// spread is the typical (median over benchmarks) largest distance of
 	// a round from the median, per unit.
 	spread map[string]float64
@@ -94,7 +108,7 @@ func analyze(s *resultSet) *analysis {
 	spreads := map[string][]float64{}
 	for _, name := range s.names {
 		perUnit := map[string]summary{}
-		for _, u := range []string{"ns/op", "B/op", "allocs/op", "dials/op", "requests/op", "MB/s"} {
+		for _, u := range units(s.samples[name]) {
 			var v []float64
 			for _, sample := range s.samples[name] {
 				if x, ok := sample[u]; ok {
@@ -107,6 +121,11 @@ func analyze(s *resultSet) *analysis {
 					spreads[u] = append(spreads[u], perUnit[u].spread())
 				}
 			}
+		}
+		if rest, ok := strings.CutPrefix(name, tenantBench+"/sessions="); ok {
+			n, _ := strconv.Atoi(rest)
+			a.sessions = append(a.sessions, &sessionsRun{n: n, units: perUnit})
+			continue
 		}
 		if rest, ok := strings.CutPrefix(name, "BenchmarkClientSide/"); ok {
 			p := params(rest)
@@ -139,6 +158,20 @@ func analyze(s *resultSet) *analysis {
 	return a
 }
 
+// units returns the units of a benchmark's samples, sorted.
+func units(samples []map[string]float64) []string {
+	var us []string
+	for _, sample := range samples {
+		for u := range sample {
+			if !slices.Contains(us, u) {
+				us = append(us, u)
+			}
+		}
+	}
+	slices.Sort(us)
+	return us
+}
+
 // params splits "size=100B/conc=1" into its keys and values.
 func params(s string) map[string]string {
 	p := map[string]string{}
@@ -155,16 +188,39 @@ func params(s string) map[string]string {
 // targets leave out: it asks Vault nothing.
 const cachedOp = "cachedread"
 
-// uncached returns a with the cached reads left out.
-func (a *analysis) uncached() *analysis {
+// tenantBench is the benchmark of one service acting for many users,
+// and tenantCases the operation of its cases, whose targets (issue 20's)
+// are their own.
+const (
+	tenantBench = "BenchmarkTenant"
+	tenantCases = "tenant"
+)
+
+// uncached returns a with the cached reads and the tenant cases left
+// out: the cases of issue 11's targets.
+func (a *analysis) uncached() *analysis { return a.without(cachedOp, tenantCases) }
+
+// without returns a with the cases of ops left out.
+func (a *analysis) without(ops ...string) *analysis {
 	b := *a
 	b.cases = nil
 	for _, c := range a.cases {
-		if c.op != cachedOp {
+		if !slices.Contains(ops, c.op) {
 			b.cases = append(b.cases, c)
 		}
 	}
 	return &b
+}
+
+// tenant returns the tenant cases.
+func (a *analysis) tenant() []*vaultCase {
+	var cs []*vaultCase
+	for _, c := range a.cases {
+		if c.op == tenantCases {
+			cs = append(cs, c)
+		}
+	}
+	return cs
 }
 
 // find returns the case of op at size and conc, or nil.

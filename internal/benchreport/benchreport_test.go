@@ -144,3 +144,84 @@ func TestCommand(t *testing.T) {
 		t.Errorf("command = %q, want %q", got, want)
 	}
 }
+
+// tenantOutput is BenchmarkTenant output of rounds rounds, with the SDK's
+// time sdkFactor times plain's and sdkRequests requests per returning
+// user's operation.
+func tenantOutput(rounds int, sdkFactor, sdkRequests float64) string {
+	var b strings.Builder
+	for r := range rounds {
+		fmt.Fprintf(&b, "round: %d\n", r+1)
+		for _, name := range []string{"user=returning/wire=http/conc=1", "user=new/wire=http/conc=32", "user=returning/wire=tls/conc=8"} {
+			base := 1000000.0 + float64(r)*1000
+			for _, c := range []struct {
+				name   string
+				factor float64
+				allocs int
+			}{{"sdk", sdkFactor, 100}, {"plain", 1, 80}, {"vaultapi", 1.1, 180}} {
+				req, h2 := 1.0, 0.0
+				if c.name == "sdk" {
+					req = sdkRequests
+				}
+				if strings.Contains(name, "user=new") {
+					req = 2
+				}
+				if strings.Contains(name, "wire=tls") {
+					h2 = req
+				}
+				fmt.Fprintf(&b, "BenchmarkTenant/%s/client=%s-2 \t 100\t %.0f ns/op\t 0 dials/op\t %.3f h2req/op\t %.3f requests/op\t %d B/op\t %d allocs/op\n",
+					name, c.name, base*c.factor, h2, req, c.allocs*80, c.allocs)
+			}
+		}
+		b.WriteString("BenchmarkTenant/sessions=10000-2 \t 20\t 11000000 ns/op\t 648.0 B/session\t 10.00 allocs/session\t 0 goroutines/session\t 472.0 heap-B/session\t 1300 ns/session\t 0 requests/session\t 240.0 withorg-B/call\t 4.000 withorg-allocs/call\t 6480000 B/op\t 100000 allocs/op\n")
+	}
+	return b.String()
+}
+
+func TestTenantSection(t *testing.T) {
+	tests := []struct {
+		name        string
+		factor, req float64
+		wantMissed  bool
+	}{
+		{"targets met", 0.95, 1, false},
+		{"slower than plain", 1.3, 1, true},
+		{"two requests", 0.95, 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := parse(strings.NewReader(tenantOutput(5, tt.factor, tt.req)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := analyze(set)
+			if len(a.tenant()) != 3 || len(a.sessions) != 1 || a.sessions[0].n != 10000 {
+				t.Fatalf("%d tenant cases, %d sessions runs", len(a.tenant()), len(a.sessions))
+			}
+			if got := a.tenant()[2].label(); got != "returning user, TLS, 8 goroutines" {
+				t.Errorf("label %q", got)
+			}
+			o := options{chart: "benchmarks.svg", command: "go run ./internal/benchreport"}
+			o.fill(set)
+			report := writeReport(o, a)
+			for _, want := range []string{"## One service, many users", "### 10,000 live sessions", "| 472 B |", "over TLS, every request on HTTP/2 | met"} {
+				if !strings.Contains(report, want) {
+					t.Errorf("the report lacks %q", want)
+				}
+			}
+			missedTenant := false
+			for _, v := range tenantTargets(a) {
+				if v.result == missed {
+					missedTenant = true
+				}
+			}
+			if missedTenant != tt.wantMissed {
+				t.Errorf("a tenant target missed: %v, want %v\n%v", missedTenant, tt.wantMissed, tenantTargets(a))
+			}
+			// The tenant cases stay out of issue 11's tables and targets.
+			if strings.Contains(report, "| tenant |") {
+				t.Errorf("a tenant case in the operations' tables")
+			}
+		})
+	}
+}

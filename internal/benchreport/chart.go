@@ -184,6 +184,9 @@ func opTitle(op string) string {
 	if op == cachedOp {
 		return "cached read (Config.CacheTTL; the other clients ask Vault)"
 	}
+	if op == tenantCases {
+		return "one service, many users (Client.Session, read, Close per request; vault/api: Clone, SetToken, KVv2.Get)"
+	}
 	return op
 }
 

@@ -18,8 +18,15 @@ const (
 )
 
 // targets checks issue 11's targets, on the reads, writes, lists and
-// wraps that ask Vault, and issue 12's target for a cached read.
+// wraps that ask Vault, issue 12's target for a cached read, and issue
+// 20's for one service acting for many users.
 func targets(a *analysis) []verdict {
+	return append(sessionTargets(a), tenantTargets(a)...)
+}
+
+// sessionTargets checks issue 11's and 12's targets: operations on one
+// session.
+func sessionTargets(a *analysis) []verdict {
 	var vs []verdict
 	vs = append(vs, cachedTarget(a)...)
 	a = a.uncached()
@@ -258,11 +265,12 @@ func writeReport(o options, a *analysis) string {
 	}
 	p("\n")
 
+	single := a.without(tenantCases)
 	p("## Ratios\n\n")
 	p("SDK ÷ plain net/http and SDK ÷ vault/api, medians of %d rounds.\n\n", a.rounds)
 	p("| operation | case | SDK time | time ÷ plain | time ÷ vault/api | B/op ÷ plain | B/op ÷ vault/api | allocs ÷ plain | allocs ÷ vault/api |\n")
 	p("| --- | --- | --: | --: | --: | --: | --: | --: | --: |\n")
-	for _, c := range a.cases {
+	for _, c := range single.cases {
 		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.op, c.label(), fmtNs(c.median("sdk", "ns/op")),
 			fmtRatio(c.ratio("plain", "ns/op")), fmtRatio(c.ratio("vaultapi", "ns/op")),
 			fmtRatio(c.ratio("plain", "B/op")), fmtRatio(c.ratio("vaultapi", "B/op")),
@@ -271,12 +279,13 @@ func writeReport(o options, a *analysis) string {
 	p("\n")
 
 	writeCached(p, a)
+	writeTenant(p, a)
 
 	p("## Medians\n\n")
 	p("Per client, the median of %d rounds; ± is the largest distance of a round from the median. dials/op counts the TCP connections a client opened while timed (after a warm-up of one operation per goroutine), requests/op the HTTP requests it sent.\n\n", a.rounds)
 	p("| operation | case | client | time | B/op | allocs/op | dials/op | requests/op |\n")
 	p("| --- | --- | --- | --: | --: | --: | --: | --: |\n")
-	for _, c := range a.cases {
+	for _, c := range single.cases {
 		for _, cl := range clients {
 			u, ok := c.clients[cl]
 			if !ok {
