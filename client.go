@@ -32,6 +32,8 @@ type Client struct {
 	logger  *slog.Logger
 	ids     *identityCache
 	gate    *vaultclient.Gate // bounds the requests in flight (Config.MaxConcurrentRequests)
+	// defaultOrg is the scope of Config.Org, made once for every session.
+	defaultOrg scope
 
 	mountOK   atomic.Bool // the mount was checked and is right: every operation's fast path
 	mountMu   sync.Mutex
@@ -81,8 +83,10 @@ func newClientOf(ctx context.Context, cfg Config, op string) (*Client, error) {
 	if err != nil {
 		return nil, fail(kindOf(err), err)
 	}
-	c := &Client{api: client, address: client.Address(), set: set, logger: cfg.Logger, ids: newIdentityCache(set.identities),
+	c := &Client{api: client, address: client.Address(), set: set, logger: cfg.Logger,
 		gate: vaultclient.NewGate(set.maxRequests)}
+	c.ids = newIdentityCache(set.identities, c.userScope)
+	c.defaultOrg = c.orgScope(set.org)
 	if cfg.Auth != nil {
 		a, err := login(ctx, client, cfg.Auth, cfg.Logger)
 		if err != nil {
@@ -139,7 +143,7 @@ func (c *Client) newSession(token string) *Session {
 		c:     c,
 		token: token,
 		id:    &sessionIdentity{},
-		org:   c.orgScope(c.set.org),
+		org:   c.defaultOrg,
 	}
 	if c.set.cacheTTL > 0 {
 		svc.cache = newReadCache(c.set.cacheTTL, c.set.cacheSize)

@@ -129,7 +129,7 @@ type Config struct {
 	// entity a Client remembers, so that a returning caller's session
 	// costs no request (see Client.Session); the least recently used
 	// goes first. 0 means DefaultIdentityCacheSize. Each entry is the
-	// SHA-256 of a token, an entity id and an expiry: about 200 bytes.
+	// SHA-256 of a token, an entity id, its user scope's paths and an expiry: about 400 bytes.
 	IdentityCacheSize int
 
 	// MaxConcurrentRequests bounds the requests a Client (and a session

@@ -41,8 +41,9 @@ const DefaultIdentityCacheSize = 10000
 // memory dump or a debugger, lists no token in clear. The least recently
 // used entry goes first when the cache is full.
 type identityCache struct {
-	size  int
-	group singleflight.Group
+	size    int
+	scopeOf func(entityID string) scope // the user scope of an entity
+	group   singleflight.Group
 
 	mu      sync.Mutex
 	entries map[tokenKey]*list.Element // of *identityEntry
@@ -52,38 +53,51 @@ type identityCache struct {
 // tokenKey is the SHA-256 of a token.
 type tokenKey [sha256.Size]byte
 
-func keyOf(token string) tokenKey { return sha256.Sum256([]byte(token)) }
+// keyOf returns the key of token. A token of up to 256 bytes (Vault's are
+// about 100) is hashed from a copy on the stack, with no allocation.
+func keyOf(token string) tokenKey {
+	var buf [256]byte
+	return sha256.Sum256(append(buf[:0], token...))
+}
 
 type identityEntry struct {
 	key      tokenKey
 	entityID string    // "" for a token without an entity (a root token)
+	user     scope     // the scope of the entity's user secrets, made once
 	expires  time.Time // zero: the token does not expire
 }
 
-func newIdentityCache(size int) *identityCache {
+func newIdentityCache(size int, scopeOf func(entityID string) scope) *identityCache {
 	if size == 0 {
 		size = DefaultIdentityCacheSize
 	}
-	return &identityCache{size: size, entries: map[tokenKey]*list.Element{}}
+	return &identityCache{size: size, scopeOf: scopeOf, entries: map[tokenKey]*list.Element{}}
 }
 
 // get returns the entity of the token with key k, if known and not past
 // the token's TTL.
 func (c *identityCache) get(k tokenKey) (string, bool) {
+	e, ok := c.lookup(k)
+	return e.entityID, ok
+}
+
+// lookup returns the entry of the token with key k, if known and not
+// past the token's TTL.
+func (c *identityCache) lookup(k tokenKey) (identityEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[k]
 	if !ok {
-		return "", false
+		return identityEntry{}, false
 	}
 	e := el.Value.(*identityEntry)
 	if !e.expires.IsZero() && !time.Now().Before(e.expires) {
 		c.lru.Remove(el)
 		delete(c.entries, k)
-		return "", false
+		return identityEntry{}, false
 	}
 	c.lru.MoveToFront(el)
-	return e.entityID, true
+	return *e, true
 }
 
 func (c *identityCache) put(k tokenKey, entityID string, ttl time.Duration) {
@@ -93,13 +107,14 @@ func (c *identityCache) put(k tokenKey, entityID string, ttl time.Duration) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	user := c.scopeOf(entityID)
 	if el, ok := c.entries[k]; ok {
 		e := el.Value.(*identityEntry)
-		e.entityID, e.expires = entityID, expires
+		e.entityID, e.user, e.expires = entityID, user, expires
 		c.lru.MoveToFront(el)
 		return
 	}
-	c.entries[k] = c.lru.PushFront(&identityEntry{key: k, entityID: entityID, expires: expires})
+	c.entries[k] = c.lru.PushFront(&identityEntry{key: k, entityID: entityID, user: user, expires: expires})
 	for c.lru.Len() > c.size {
 		oldest := c.lru.Back()
 		c.lru.Remove(oldest)
@@ -136,21 +151,28 @@ func (c *identityCache) len() int {
 // know the token (bad, expired or revoked).
 var errTokenUnknown = errors.New("vault does not know the token (bad, expired or revoked)")
 
-// entity returns the entity id of token, from the cache or from Vault
+// entity returns the identity of token (its entity id, "" for none, and
+// its user scope), from the cache or from Vault
 // (auth/token/lookup-self with the token): one request the first time a
 // token is seen, shared by concurrent callers. A refusal (403) drops the
 // token and is an error wrapping ErrPermissionDenied. client sends the
-// lookup; its own token is not used.
-func (c *identityCache) entity(ctx context.Context, client *api.Client, gate *vaultclient.Gate, token string) (string, error) {
+// lookup, through gate; its own token is not used.
+func (c *identityCache) entity(ctx context.Context, client *api.Client, gate *vaultclient.Gate, token string) (identityEntry, error) {
 	k := keyOf(token)
-	if id, ok := c.get(k); ok {
-		return id, nil
+	if e, ok := c.lookup(k); ok {
+		return e, nil
 	}
+	return c.miss(ctx, client, gate, token, k)
+}
+
+// miss is entity for a token the cache does not hold: apart, so that a
+// hit does not pay for the flight's closure.
+func (c *identityCache) miss(ctx context.Context, client *api.Client, gate *vaultclient.Gate, token string, k tokenKey) (identityEntry, error) {
 	ch := c.group.DoChan(string(k[:]), func() (any, error) {
 		// A flight looks again: a caller that missed may come after the
 		// flight that stored the entry.
-		if id, ok := c.get(k); ok {
-			return id, nil
+		if e, ok := c.lookup(k); ok {
+			return e, nil
 		}
 		id, ttl, err := lookupSelf(ctx, client, gate, token)
 		switch {
@@ -159,24 +181,25 @@ func (c *identityCache) entity(ctx context.Context, client *api.Client, gate *va
 		case errors.Is(err, ErrPermissionDenied):
 			c.forget(k)
 		}
-		return id, err
+		return identityEntry{entityID: id, user: c.scopeOf(id)}, err
 	})
 	select {
 	case r := <-ch:
 		if r.Err != nil && isContextError(r.Err) && ctx.Err() == nil {
 			// The lookup was another caller's, whose context ended.
 			id, ttl, err := lookupSelf(ctx, client, gate, token)
-			if err == nil {
-				c.put(k, id, ttl)
+			if err != nil {
+				return identityEntry{}, err
 			}
-			return id, err
+			c.put(k, id, ttl)
+			return identityEntry{entityID: id, user: c.scopeOf(id)}, nil
 		}
 		if r.Err != nil {
-			return "", r.Err
+			return identityEntry{}, r.Err
 		}
-		return r.Val.(string), nil
+		return r.Val.(identityEntry), nil
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return identityEntry{}, ctx.Err()
 	}
 }
 

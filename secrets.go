@@ -58,14 +58,13 @@ func (s *SecretsService) userScope(ctx context.Context) scope {
 	if sc, ok := s.id.get(); ok {
 		return sc
 	}
-	id, err := s.c.ids.entity(ctx, s.c.api, s.c.gate, s.token)
+	e, err := s.c.ids.entity(ctx, s.c.api, s.c.gate, s.token)
 	if err != nil {
 		kind, cause := splitIdentityError(err)
 		return scope{name: "user", err: kind, cause: cause}
 	}
-	sc := s.c.userScope(id)
-	s.id.resolve(sc, id)
-	return sc
+	s.id.resolve(e.user, e.entityID)
+	return e.user
 }
 
 // The operations: each runs its implementation through call.
