@@ -25,13 +25,14 @@ import (
 //
 // A Client is safe for concurrent use by many goroutines.
 type Client struct {
-	api     *api.Client // shared by every session; its token is the Client's own, maybe ""
-	address string
-	set     settings
-	auth    *authState // the Client's own renewing identity (Config.Auth); nil without
-	logger  *slog.Logger
-	ids     *identityCache
-	gate    *vaultclient.Gate // bounds the requests in flight (Config.MaxConcurrentRequests)
+	api       *api.Client // shared by every session; its token is the Client's own, maybe ""
+	address   string
+	unwrapURL string // <address>/v1/sys/wrapping/unwrap, for WrappedSecret
+	set       settings
+	auth      *authState // the Client's own renewing identity (Config.Auth); nil without
+	logger    *slog.Logger
+	ids       *identityCache
+	gate      *vaultclient.Gate // bounds the requests in flight (Config.MaxConcurrentRequests)
 	// defaultOrg is the scope of Config.Org, made once for every session.
 	defaultOrg scope
 
@@ -85,6 +86,7 @@ func newClientOf(ctx context.Context, cfg Config, op string) (*Client, error) {
 	}
 	c := &Client{api: client, address: client.Address(), set: set, logger: cfg.Logger,
 		gate: vaultclient.NewGate(set.maxRequests)}
+	c.unwrapURL = strings.TrimSuffix(c.address, "/") + "/v1/sys/wrapping/unwrap"
 	c.ids = newIdentityCache(set.identities, c.userScope)
 	c.defaultOrg = c.orgScope(set.org)
 	if cfg.Auth != nil {

@@ -24,16 +24,23 @@ import (
 	"github.com/edgesdk/edge/edgetest"
 )
 
-// tenants are userpass users made once per test binary and per Vault,
-// shared by the tests of a Client that acts for many users. Userpass
-// logins are slow; these tests need many users, not fresh ones.
+// tenants are users made once per test binary and per Vault, shared by
+// the tests of a Client that acts for many users: they need many users,
+// not fresh ones.
 var tenants struct {
 	mu    sync.Mutex
 	users map[*edgetest.Vault][]edgetest.User
 }
 
-// tenantUsers returns n users of vault (made on the first call, eight at
-// a time), each holding only the Edge user policy.
+// tenantRole is the token role that makes the tenants' tokens.
+const tenantRole = "edge-tenants"
+
+// tenantUsers returns n users of vault, made on the first call: tokens of
+// their own identity entity, holding only the Edge user policy, made with
+// auth/token/create and an entity alias (a token role allowing
+// "edge-tenant-*"), as a service's users would come from any auth
+// method. Userpass would do too, but its bcrypt makes each user cost
+// about 100 ms of CPU; these cost a request each.
 func tenantUsers(t *testing.T, vault *edgetest.Vault, n int) []edgetest.User {
 	t.Helper()
 	tenants.mu.Lock()
@@ -42,23 +49,38 @@ func tenantUsers(t *testing.T, vault *edgetest.Vault, n int) []edgetest.User {
 		tenants.users = map[*edgetest.Vault][]edgetest.User{}
 	}
 	have := tenants.users[vault]
-	if len(have) < n {
-		more := make([]edgetest.User, n-len(have))
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 8)
-		for i := range more {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				more[i] = vault.NewUser(t)
-			}()
-		}
-		wg.Wait()
-		have = append(have, more...)
-		tenants.users[vault] = have
+	if len(have) >= n {
+		return have[:n]
 	}
+	ctx := context.Background()
+	root := vault.RootClient(t)
+	policy := vault.Admin().UserPolicyName()
+	_, err := root.Logical().WriteWithContext(ctx, "auth/token/roles/"+tenantRole, map[string]any{
+		"allowed_policies": []string{policy}, "allowed_entity_aliases": []string{"edge-tenant-*"}, "orphan": true,
+	})
+	require.NoError(t, err)
+	more := make([]edgetest.User, n-len(have))
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i := range more {
+		g.Go(func() error {
+			name := edgetest.UniqueName("edge-tenant")
+			secret, err := root.Logical().WriteWithContext(ctx, "auth/token/create/"+tenantRole, map[string]any{
+				"entity_alias": name, "policies": []string{policy}, "ttl": "1h",
+			})
+			if err != nil {
+				return err
+			}
+			if secret == nil || secret.Auth == nil || secret.Auth.EntityID == "" {
+				return fmt.Errorf("token create for %s: no entity", name)
+			}
+			more[i] = edgetest.User{Name: name, Token: secret.Auth.ClientToken, EntityID: secret.Auth.EntityID}
+			return nil
+		})
+	}
+	require.NoError(t, g.Wait())
+	have = append(have, more...)
+	tenants.users[vault] = have
 	return have[:n]
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -164,7 +163,7 @@ func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, 
 		return &WrappedSecret{
 			Token:        wi.Token,
 			Accessor:     wi.Accessor,
-			UnwrapURL:    strings.TrimSuffix(s.c.address, "/") + "/v1/sys/wrapping/unwrap",
+			UnwrapURL:    s.c.unwrapURL,
 			TTL:          time.Duration(wi.TTL) * time.Second,
 			CreationTime: wi.CreationTime,
 			CreationPath: wi.CreationPath,

@@ -19,21 +19,23 @@ func TestGate(t *testing.T) {
 	ctx := context.Background()
 
 	// The first request goes alone: a second waits until it leaves.
-	leaveFirst, err := g.enter(ctx)
+	first, err := g.enter(ctx)
 	require.NoError(t, err)
-	second := make(chan func())
+	require.True(t, first)
+	second := make(chan bool)
 	go func() {
-		leave, err := g.enter(ctx)
+		first, err := g.enter(ctx)
 		assert.NoError(t, err)
-		second <- leave
+		second <- first
 	}()
 	select {
 	case <-second:
 		t.Fatal("a second request entered while the first was in flight")
 	case <-time.After(50 * time.Millisecond):
 	}
-	leaveFirst()
-	(<-second)()
+	g.leave(true)
+	assert.False(t, <-second, "the second is not first")
+	g.leave(false)
 
 	// Then up to 3 at once.
 	var in, most atomic.Int64
@@ -42,7 +44,7 @@ func TestGate(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			leave, err := g.enter(ctx)
+			first, err := g.enter(ctx)
 			if !assert.NoError(t, err) {
 				return
 			}
@@ -51,27 +53,25 @@ func TestGate(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 			in.Add(-1)
-			leave()
+			g.leave(first)
 		}()
 	}
 	wg.Wait()
 	assert.Equal(t, int64(3), most.Load())
 
 	// Full: a waiting request gives up with its context.
-	var leaves []func()
 	for range 3 {
-		leave, err := g.enter(ctx)
+		_, err := g.enter(ctx)
 		require.NoError(t, err)
-		leaves = append(leaves, leave)
 	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	_, err = g.enter(short)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	for _, leave := range leaves {
-		leave()
+	for range 3 {
+		g.leave(false)
 	}
-	leave, err := g.enter(ctx)
+	first, err = g.enter(ctx)
 	require.NoError(t, err, "the request that gave up took no slot")
-	leave()
+	g.leave(first)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/url"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hashicorp/vault/api"
@@ -48,34 +49,43 @@ func NewGate(n int) *Gate {
 	return &Gate{slots: make(chan struct{}, n), first: make(chan struct{}, 1)}
 }
 
-// enter waits for a free slot, or for ctx, and returns what leaves it.
-func (g *Gate) enter(ctx context.Context) (func(), error) {
+// enter waits for a free slot, or for ctx, and reports whether the
+// request is the first, which leave must be told.
+func (g *Gate) enter(ctx context.Context) (first bool, err error) {
 	if g == nil {
-		return func() {}, nil
+		return false, nil
 	}
 	select {
 	case g.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return false, ctx.Err()
 	}
 	if g.opened.Load() {
-		return func() { <-g.slots }, nil
+		return false, nil
 	}
 	select {
 	case g.first <- struct{}{}:
 	case <-ctx.Done():
 		<-g.slots
-		return nil, ctx.Err()
+		return false, ctx.Err()
 	}
 	if g.opened.Load() {
 		<-g.first
-		return func() { <-g.slots }, nil
+		return false, nil
 	}
-	return func() {
+	return true, nil
+}
+
+// leave frees the slot of a request that entered.
+func (g *Gate) leave(first bool) {
+	if g == nil {
+		return
+	}
+	if first {
 		g.opened.Store(true)
 		<-g.first
-		<-g.slots
-	}, nil
+	}
+	<-g.slots
 }
 
 // Send sends req with c and hands Vault's answer to read: the response
@@ -106,12 +116,12 @@ func (g *Gate) enter(ctx context.Context) (func(), error) {
 // returns, so that its connection is used again; read must not keep it. ctx's values (the call's Attempts, see Track) reach the retry
 // policy as before.
 func Send[T any](ctx context.Context, c *api.Client, req Request, read func(*api.Response, error) (T, error)) (T, error) {
-	leave, err := req.Gate.enter(ctx)
+	first, err := req.Gate.enter(ctx)
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	defer leave() // after the context is cancelled and the body closed
+	defer req.Gate.leave(first) // after the context is cancelled and the body closed
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // after the body is closed: deferred first, runs last
 
@@ -134,7 +144,7 @@ func Send[T any](ctx context.Context, c *api.Client, req Request, read func(*api
 			// newline after the JSON) is read, up to a bound, so that
 			// the connection goes back to the pool: net/http closes a
 			// connection whose body was closed unread.
-			_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+			drain(resp.Body)
 			resp.Body.Close()
 		}()
 	}
@@ -144,3 +154,19 @@ func Send[T any](ctx context.Context, c *api.Client, req Request, read func(*api
 // maxDrain bounds what Send reads of an answer its caller left unread: a
 // longer rest costs more than a new connection.
 const maxDrain = 256 << 10
+
+// drainBuffers lends drain its buffer: no allocation per request.
+var drainBuffers = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// drain reads and discards up to maxDrain bytes of r, until its end.
+func drain(r io.Reader) {
+	bp := drainBuffers.Get().(*[]byte)
+	defer drainBuffers.Put(bp)
+	for n := 0; n < maxDrain; {
+		m, err := r.Read(*bp)
+		n += m
+		if err != nil {
+			return
+		}
+	}
+}
