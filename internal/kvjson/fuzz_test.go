@@ -1,4 +1,4 @@
-package edge
+package kvjson
 
 import (
 	"bytes"
@@ -11,6 +11,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 )
+
+// The fuzz targets below (and FuzzFastDecode and FuzzFastEncode in
+// fast_test.go) run their seeds (f.Add and testdata/fuzz) with every go
+// test; fuzz one with
+//
+//	go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 60s ./internal/kvjson
 
 // FuzzValueRoundTrip: every value either is refused by kvValue, for a
 // reason, or reads back from (simulated) Vault exactly as written.
