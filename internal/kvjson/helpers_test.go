@@ -87,7 +87,6 @@ func kvReadBody(stored []byte) []byte {
 	return b.Bytes()
 }
 
-
 // kvWriteBody is package edge's: the body of a KV v2 write.
 func kvWriteBody(cas uint64, data []byte) []byte {
 	b := make([]byte, 0, len(data)+48)

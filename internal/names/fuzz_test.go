@@ -130,4 +130,3 @@ func checkMessage(t *testing.T, msg, s string, messages []*regexp.Regexp) {
 		}
 	}
 }
-
