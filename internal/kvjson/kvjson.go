@@ -26,20 +26,11 @@ import (
 	namerules "github.com/edgesdk/edge/internal/names"
 )
 
-// MaxValueSize is the largest secret value accepted, in bytes of JSON as
-// stored in KV v2: the value's JSON encoding, or its exact-JSON envelope
-// when it needs one (a value of mostly '"' and '\' characters can take
-// twice its encoded size in the envelope). Create and Update refuse a
-// larger value with ErrBadEntry before any request.
-//
-// Vault stores each version of a KV v2 secret as one storage entry, and
-// its integrated storage (Raft) refuses entries over 1 MiB (1,048,576
-// bytes, max_entry_size) by default; MaxValueSize leaves 48,576 bytes of
-// that for the version's metadata, the entry's key and the encryption
-// overhead. It is also below the 1 MiB that recent Vault versions accept
-// by default for one JSON string (max_json_string_value_length), which
-// the envelope is, and far below Vault's default limit on a request
-// (max_request_size, 32 MiB).
+// MaxValueSize is the largest secret value Store accepts, in bytes of
+// JSON as stored in KV v2: the value's JSON encoding, or its exact-JSON
+// envelope when it needs one. It is edge.MaxValueSize, whose doc comment
+// says why it is 1,000,000 (Vault's 1 MiB storage entries and JSON
+// strings).
 const MaxValueSize = 1_000_000
 
 // Limits on the shape of a value, in nesting levels (the top-level object
