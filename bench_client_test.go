@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/edgesdk/edge/internal/kvjson"
 )
 
 // BenchValue returns a secret value taking exactly size bytes of JSON
@@ -96,7 +98,7 @@ func BenchmarkClientSide(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if bytes.HasPrefix(plainStored, []byte(`{"`+exactKey)) || !bytes.HasPrefix(envelopeStored, []byte(`{"`+exactKey)) {
+		if bytes.HasPrefix(plainStored, []byte(`{"`+kvjson.ExactKey)) || !bytes.HasPrefix(envelopeStored, []byte(`{"`+kvjson.ExactKey)) {
 			b.Fatal("values not stored as intended")
 		}
 		plainBody, envelopeBody := kvReadBody(plainStored), kvReadBody(envelopeStored)
@@ -116,8 +118,7 @@ func BenchmarkClientSide(b *testing.B) {
 				return err
 			}},
 			{"inspect", len(plainStored), func() error {
-				_, err := inspect(plainStored)
-				return err
+				return kvjson.Check(plainStored) // UTF-8 and inspect
 			}},
 			{"decode", len(plainStored), func() error {
 				_, err := decodeKVResponse(bytes.NewReader(plainBody))

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/edgesdk/edge/internal/names"
 )
 
 // Format implements fmt.Formatter so that printing a Secret never shows
@@ -82,7 +84,7 @@ func plainKey(k string) bool {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		if c := k[i]; !nameByte(c) && c != '.' {
+		if c := k[i]; !names.NameByte(c) && c != '.' {
 			return false
 		}
 	}

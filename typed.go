@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/edgesdk/edge/internal/kvjson"
 )
 
 // This file converts between a Secret and Go values (structs, maps), by
@@ -146,10 +147,7 @@ func encodeExact(v any) ([]byte, error) {
 	if err != nil {
 		return nil, encodeFailure(err)
 	}
-	if !utf8.Valid(b) {
-		return nil, errInvalidUTF8
-	}
-	if _, err := inspect(b); err != nil {
+	if err := kvjson.Check(b); err != nil {
 		return nil, err
 	}
 	return b, nil
