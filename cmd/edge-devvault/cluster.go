@@ -90,12 +90,20 @@ type devCluster struct {
 	redirects map[string]string // a core's redirect address (its TLS API listener) -> the node's plain address
 }
 
-// raftPerformanceMultiplier scales Raft's timeouts (heartbeat and election
-// timeout 1 s, leader lease 0.5 s, each times the multiplier). Vault's test
-// storage uses 8: the first core then waits 8 to 16 s for its own election
-// at initialisation. 2 keeps that at 2 to 4 s, with a leader lease of 1 s
-// that a busy test machine does not lose by accident.
-const raftPerformanceMultiplier = "2"
+// raftPerformanceMultiplier scales Raft's timeouts: a follower starts an
+// election after 1 to 2 s without a heartbeat, and a leader steps down when
+// no quorum answered within its lease of 0.5 s, each times the multiplier.
+// It is 5, Vault's server default (Vault's own test storage uses 8). All
+// nodes run in one process, usually under -race next to other tests: with
+// 2 the lease was 1 s, a stall of the process that long made the leader
+// step down, and once a new leader's post-unseal setup (CPU heavy under
+// -race) stalled it again the cluster went on losing its quorum, once for
+// about 50 s. With 5 a stall must last 2.5 s to cost the leadership.
+// Failovers do not wait for these timeouts (a stopped or stepped-down
+// active node hands its leadership over); startup does: the first core
+// waits 5 to 10 s for each of its two single-node elections (at
+// initialisation and at unseal), where 2 waited 2 to 4 s.
+const raftPerformanceMultiplier = "5"
 
 // raftBackend is the cluster's PhysicalFactory: teststorage.MakeRaftBackend
 // (what teststorage.RaftBackendSetup uses) on a directory of the node's that
@@ -974,6 +982,8 @@ func runCluster(ctx context.Context, opts *options, logger hclog.Logger, stdout 
 	out.Voters = r.Voters
 	out.ClusterMS = ms(clusterReady)
 	out.StartupMS = ms(time.Since(begin))
+	logger.Info("cluster ready", "cluster_ms", out.ClusterMS, "startup_ms", out.StartupMS,
+		"raft_performance_multiplier", raftPerformanceMultiplier)
 	if err := printJSON(stdout, out); err != nil {
 		return err
 	}

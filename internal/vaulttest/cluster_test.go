@@ -72,11 +72,11 @@ func readSecret(ctx context.Context, t *testing.T, addr, token, mount, key strin
 	return v
 }
 
-// TestCluster runs a 3-node cluster through failovers: stop the active
-// node, start it again, stop the new active node, seal, stop a standby,
-// step down; data
-// written through a standby stays readable through the standbys. (StepDown
-// comes last: see its documentation.)
+// TestCluster stalls a 3-node cluster's process as a loaded machine does
+// (its leader must keep its lease), then runs it through failovers: stop
+// the active node, start it again, stop the new active node, seal, stop a
+// standby, step down; data written through a standby stays readable
+// through the standbys. (StepDown comes last: see its documentation.)
 func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node devvault cluster")
@@ -99,6 +99,7 @@ func TestCluster(t *testing.T) {
 
 	require.True(t, s.IsCluster())
 	require.Len(t, s.Nodes, 3)
+	t.Run("LeaderKeepsLeaseThroughStalls", func(t *testing.T) { testLeaderThroughStalls(t, s) })
 	ids := map[string]bool{}
 	for _, n := range s.Nodes {
 		ids[n.ID] = true
