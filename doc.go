@@ -122,6 +122,21 @@
 // [SecretsService.InvalidateOrgSecret] or [SecretsService.InvalidateAll].
 // Errors are never cached; lists and wraps always ask Vault.
 //
+// # One service, many users
+//
+// A program that acts as one caller uses [NewSession]. A service that
+// acts for many (each request carrying its user's Vault token) makes one
+// [Client] with [NewClient] when it starts, and a session per request
+// with [Client.Session]: no request when made, no goroutine; the token's
+// identity entity is looked up once per token (and only for user
+// operations), then remembered in a bounded cache keyed by the token's
+// SHA-256. A bad or revoked token surfaces on the first operation as
+// ErrPermissionDenied. [Session.WithOrg] changes the org per session, with
+// no request. A Client bounds its requests in flight
+// (Config.MaxConcurrentRequests), so that over TLS a burst shares one
+// HTTP/2 connection. [Config] says which fields describe the Client and
+// which its sessions; NewSession is a Client of its own and one session.
+//
 // # Auth, renewal and faults
 //
 // Without [Config.Auth] the session uses its token as it is
