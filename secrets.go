@@ -390,21 +390,7 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 // deleted (see liveVersion). Only versions with a deletion time cost
 // that second request.
 func (s *SecretsService) currentVersion(ctx context.Context, op string, sc scope, name string) (uint64, error) {
-	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta + "/" + name, Token: s.token, Gate: s.c.gate}
-	meta, err := vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (*kvMetadata, error) {
-		if err != nil {
-			return nil, sc.fail(op, name, readKindOf(err), err)
-		}
-		var meta kvMetadata
-		body := &bodyReader{r: resp.Body}
-		if err := json.NewDecoder(body).Decode(&meta); err != nil {
-			if body.err != nil {
-				return nil, sc.fail(op, name, kindOf(body.err), body.err)
-			}
-			return nil, sc.fail(op, name, nil, errors.New("vault returned metadata that is not JSON"))
-		}
-		return &meta, nil
-	})
+	meta, err := s.readMetadata(ctx, op, sc, name)
 	if err != nil {
 		return 0, err
 	}
@@ -412,7 +398,7 @@ func (s *SecretsService) currentVersion(ctx context.Context, op string, sc scope
 	if version == 0 {
 		return 0, sc.fail(op, name, ErrNotFound, nil)
 	}
-	latest := meta.Data.Versions[strconv.FormatUint(version, 10)]
+	latest, _ := meta.latest()
 	if latest.Destroyed {
 		return 0, sc.fail(op, name, ErrNotFound, nil)
 	}
@@ -420,18 +406,6 @@ func (s *SecretsService) currentVersion(ctx context.Context, op string, sc scope
 		return s.liveVersion(ctx, op, sc, name)
 	}
 	return version, nil
-}
-
-// kvMetadata is the part of a KV v2 metadata read that currentVersion
-// needs.
-type kvMetadata struct {
-	Data struct {
-		CurrentVersion uint64 `json:"current_version"`
-		Versions       map[string]struct {
-			DeletionTime string `json:"deletion_time"`
-			Destroyed    bool   `json:"destroyed"`
-		} `json:"versions"`
-	} `json:"data"`
 }
 
 // liveVersion asks Vault for the version number of the secret's live
