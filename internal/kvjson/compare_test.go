@@ -45,7 +45,7 @@ func TestCompareCodecsStore(t *testing.T) {
 		{"10 kB", BenchValue(10_000), false, false, nil},
 		{"escapes", Secret{"s": "<a&b>\u2028\u2029\"\\\x01é", "k<": "v"}, false, false, nil},
 		{"nil map and slice", Secret{"m": map[string]any(nil), "a": []any(nil), "e": map[string]any{}}, false, false, nil},
-		{"floats", Secret{"a": 0.1, "b": 1e21, "c": 1e-7, "d": -0.0, "e": 123456789.0, "f": 3.0}, false, false, nil},
+		{"floats", Secret{"a": 0.1, "b": 1e21, "c": 1e-7, "d": math.Copysign(0, -1), "e": 123456789.0, "f": 3.0}, false, false, nil},
 		{"ints", Secret{"a": 1, "b": int64(math.MaxInt32), "c": uint8(7)}, false, false, nil},
 		{"int64 float64 cannot hold", Secret{"b": int64(math.MaxInt64)}, false, true, nil},
 		{"json.Number kept", Secret{"n": json.Number("5432"), "f": json.Number("0.5")}, false, false, nil},
