@@ -150,6 +150,7 @@ func sdkOp(ctx context.Context, ops scopes.Ops, op string) error {
 // (ErrPermissionDenied through the SDK, never ErrNotFound) and change
 // nothing.
 func TestAccessMatrix(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	w := newAccessWorld(t)
 	ctx := context.Background()
@@ -261,6 +262,7 @@ func TestAccessMatrix(t *testing.T) {
 // TestNoOneListsOtherNames: LIST on the folders above the user and org
 // scopes is refused to every principal, so nobody learns who has secrets.
 func TestNoOneListsOtherNames(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	w := newAccessWorld(t)
 	ctx := context.Background()
@@ -281,6 +283,7 @@ func TestNoOneListsOtherNames(t *testing.T) {
 // TestRemovedMemberLosesAccess: removing alice from acme revokes her
 // access on her very next call, with the same token.
 func TestRemovedMemberLosesAccess(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	w := newAccessWorld(t)
 	ctx := context.Background()
@@ -309,6 +312,7 @@ func TestRemovedMemberLosesAccess(t *testing.T) {
 // globex, reads globex's secrets and not acme's; acme's admin cannot
 // write globex's.
 func TestOtherOrgSecretsAreSeparate(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	w := newAccessWorld(t)
 	ctx := context.Background()
@@ -336,6 +340,7 @@ func TestOtherOrgSecretsAreSeparate(t *testing.T) {
 // to tell the two apart, ignores parameters). A wrap of the latest
 // version still works, and an admin who is no member may wrap a version.
 func TestWrapVersionByAdminAndMember(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	both, adminOnly := vault.NewUser(t), vault.NewUser(t)

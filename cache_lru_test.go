@@ -32,6 +32,7 @@ func (f fetcher) of(k cacheKey) func(context.Context) (Secret, error) {
 }
 
 func TestCacheLRU(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newReadCache(time.Hour, 2)
 	f := fetcher{}
@@ -52,10 +53,12 @@ func TestCacheLRU(t *testing.T) {
 }
 
 func TestCacheDefaultSize(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, DefaultCacheSize, newReadCache(time.Second, 0).size)
 }
 
 func TestCacheExpiry(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newReadCache(50*time.Millisecond, 10)
 	f := fetcher{}
@@ -74,6 +77,7 @@ func TestCacheExpiry(t *testing.T) {
 // TestCacheInvalidateAllDuringFetch: a fetch that began before
 // InvalidateAll neither stores its answer nor answers a read made after.
 func TestCacheInvalidateAllDuringFetch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := newReadCache(time.Hour, 10)
 	k := cacheKey{"s", "a"}
@@ -101,6 +105,7 @@ func TestCacheInvalidateAllDuringFetch(t *testing.T) {
 }
 
 func TestCloneSecret(t *testing.T) {
+	t.Parallel()
 	s := Secret{"n": json.Number("1"), "m": map[string]any{"l": []any{map[string]any{"k": "v"}}}, "nil": nil}
 	c := cloneSecret(s)
 	require.Equal(t, s, c)

@@ -127,6 +127,7 @@ func readV(t *testing.T, ops scopes.Ops, name string) any {
 func num(v int) json.Number { return json.Number(fmt.Sprint(v)) }
 
 func TestCacheReadsItsOwnWrites(t *testing.T) {
+	t.Parallel()
 	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopes.Ops, _ func(string)) {
 		ctx := context.Background()
 		require.NoError(t, ops.Create(ctx, "s", val(1)))
@@ -151,6 +152,7 @@ func TestCacheReadsItsOwnWrites(t *testing.T) {
 // TestCacheTTLBoundsStaleness: another client's update reaches a cached
 // name within the TTL, or at once after an Invalidate.
 func TestCacheTTLBoundsStaleness(t *testing.T) {
+	t.Parallel()
 	const ttl = 400 * time.Millisecond
 	forEachCachedScope(t, ttl, func(t *testing.T, fx *cacheFixture, ops, other scopes.Ops, invalidate func(string)) {
 		ctx := context.Background()
@@ -178,6 +180,7 @@ func TestCacheTTLBoundsStaleness(t *testing.T) {
 }
 
 func TestCacheIsPerSession(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	alice, bob := vault.NewUser(t), vault.NewUser(t)
@@ -209,6 +212,7 @@ func TestCacheIsPerSession(t *testing.T) {
 }
 
 func TestCacheReturnsCopies(t *testing.T) {
+	t.Parallel()
 	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopes.Ops, _ func(string)) {
 		ctx := context.Background()
 		value := edge.Secret{"s": "x", "m": map[string]any{"k": "v"}, "l": []any{"a", map[string]any{"k": "v"}}}
@@ -236,6 +240,7 @@ func TestCacheReturnsCopies(t *testing.T) {
 }
 
 func TestCacheKeepsNoErrors(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, other scopes.Ops, _ func(string)) {
 		ctx := context.Background()
@@ -271,6 +276,7 @@ func TestCacheKeepsNoErrors(t *testing.T) {
 
 // TestCacheServesRevokedMembersUntilInvalidated: the documented limit.
 func TestCacheServesRevokedMembersUntilInvalidated(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	admin, member := vault.NewUser(t), vault.NewUser(t)
@@ -292,6 +298,7 @@ func TestCacheServesRevokedMembersUntilInvalidated(t *testing.T) {
 // TestCacheOneRequestPerMiss: 100 goroutines reading one cold name make
 // one request to Vault, counted at the wire.
 func TestCacheOneRequestPerMiss(t *testing.T) {
+	t.Parallel()
 	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, other scopes.Ops, _ func(string)) {
 		ctx := context.Background()
 		require.NoError(t, other.Create(ctx, "cold", val(7)))
@@ -321,6 +328,7 @@ func TestCacheOneRequestPerMiss(t *testing.T) {
 // writes while others read the same name without pause, keeping reads in
 // flight across every write: the writer always reads what it wrote.
 func TestCacheCoherentUnderRace(t *testing.T) {
+	t.Parallel()
 	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopes.Ops, _ func(string)) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -352,6 +360,7 @@ func TestCacheCoherentUnderRace(t *testing.T) {
 // session's own update, and arrives after it, neither answers a read
 // made after the update nor stays in the cache.
 func TestCacheWriteDuringRead(t *testing.T) {
+	t.Parallel()
 	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, _ scopes.Ops, _ func(string)) {
 		ctx := context.Background()
 		require.NoError(t, ops.Create(ctx, "s", val(1)))
@@ -377,6 +386,7 @@ func TestCacheWriteDuringRead(t *testing.T) {
 // TestCacheCallerContext: a reader whose context ends stops waiting at
 // once, and the readers sharing its request still get the value.
 func TestCacheCallerContext(t *testing.T) {
+	t.Parallel()
 	fx := newCacheFixture(t, time.Hour)
 	ops := scopes.User(fx.cached)
 	require.NoError(t, scopes.User(fx.other).Create(context.Background(), "s", val(5)))
@@ -402,6 +412,7 @@ func TestCacheCallerContext(t *testing.T) {
 }
 
 func TestCacheConfig(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	u := vault.NewUser(t)
 	for _, cfg := range []edge.Config{{CacheTTL: -time.Second}, {CacheTTL: time.Second, CacheSize: -1}} {
@@ -416,6 +427,7 @@ func TestCacheConfig(t *testing.T) {
 // unwraps to what Vault holds (here another client's newer value, while
 // the cache still serves the older one).
 func TestCacheWrapAlwaysAsksVault(t *testing.T) {
+	t.Parallel()
 	forEachCachedScope(t, time.Hour, func(t *testing.T, fx *cacheFixture, ops, other scopes.Ops, _ func(string)) {
 		ctx := context.Background()
 		require.NoError(t, ops.Create(ctx, "s", val(1)))

@@ -45,6 +45,7 @@ func unixVault(t *testing.T) string {
 // the caller's client, and a later SetAddress or SetToken on the caller's
 // client does not redirect the session.
 func TestCallerClientUntouched(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	for _, tc := range []struct {

@@ -61,6 +61,7 @@ func assertOneKind(t *testing.T, err error) {
 // the access tests check the rule on every error they get
 // (checkFaultError).
 func TestErrorMatchesOneKind(t *testing.T) {
+	t.Parallel()
 	vaultErr := &api.ResponseError{StatusCode: 404, Errors: []string{"not found"}}
 	inner := &edge.Error{Op: "update", Scope: "org", Name: "db", Kind: edge.ErrNotFound, Err: vaultErr}
 	tests := []struct {

@@ -104,6 +104,7 @@ func (s *failoverStats) allSucceededSince(t time.Time) bool {
 // at most 1% of the operations, and neither a pause without a successful
 // operation nor any one operation may last failoverMaxPause.
 func TestFailover(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a three-node cluster")
 	}

@@ -216,6 +216,7 @@ func checkFaultError(t *testing.T, fx *faultFixture, op string, err error) {
 // then tries once more (and delivers); a token the lost request redeemed
 // is ErrUnknownOutcome.
 func TestFaultsOnce(t *testing.T) {
+	t.Parallel()
 	faultMatrix(t, "one fault then retries", func(t *testing.T, fault faultproxy.Fault, fc faultCase, fx *faultFixture) string {
 		fx.proxy.SetDelay(50 * time.Millisecond)
 		fx.proxy.FailNext(1, fault, fc.on)
@@ -252,6 +253,7 @@ func TestFaultsOnce(t *testing.T) {
 // Vault applied them: the SDK reads the version back, finds its own write
 // and succeeds, with the update applied once.
 func TestFaultsEveryAttempt(t *testing.T) {
+	t.Parallel()
 	faultMatrix(t, "a fault on every attempt", func(t *testing.T, fault faultproxy.Fault, fc faultCase, fx *faultFixture) string {
 		fx.proxy.SetDelay(time.Minute)
 		fx.proxy.SetRule(func(r faultproxy.Request) faultproxy.Fault {
@@ -411,6 +413,7 @@ func TestFaultsDeadline(t *testing.T) {
 
 // TestFaultsNewSession: NewSession classifies faults too.
 func TestFaultsNewSession(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	for _, fault := range []faultproxy.Fault{faultproxy.Reset, faultproxy.Status500, faultproxy.Sealed, faultproxy.TooMany} {
 		t.Run(fault.String(), func(t *testing.T) {
@@ -440,6 +443,7 @@ func TestFaultsNewSession(t *testing.T) {
 // every operation, the receiving side and NewSession say Vault is sealed,
 // with ErrUnavailable.
 func TestSealedVault(t *testing.T) {
+	t.Parallel()
 	if edgetest.Start(t).External() {
 		t.Skip("seals only a Vault of its own; EDGE_TEST_VAULT_ADDR names a shared one")
 	}

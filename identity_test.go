@@ -15,6 +15,7 @@ import (
 // no older than its token's TTL (0: none), forgotten on demand, and
 // holding no token in clear anywhere in its memory.
 func TestIdentityCache(t *testing.T) {
+	t.Parallel()
 	c := newIdentityCache(3, func(id string) scope { return newScope("user", "secret", "edge/users/"+id) })
 	tokens := []string{"hvs.tokenA-SECRETPART", "hvs.tokenB-SECRETPART", "hvs.tokenC-SECRETPART", "hvs.tokenD-SECRETPART"}
 	for i, tok := range tokens[:3] {

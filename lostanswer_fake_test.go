@@ -77,6 +77,7 @@ func TestUnwrapOverHTTP2ReadsWholeAnswer(t *testing.T) {
 // (ErrInvalidToken), nor that trying again is safe with a token that
 // is then spent.
 func TestUnwrapLostAnswer(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		completes bool // the lost unwrap redeems the token after the lookup
@@ -151,6 +152,7 @@ func TestUnwrapLostAnswer(t *testing.T) {
 // written twice. Someone else's earlier create of the same value, a
 // minute before the call, stays someone else's.
 func TestLostWriteUnderClockSkew(t *testing.T) {
+	t.Parallel()
 	for _, skew := range []time.Duration{5 * time.Second, -5 * time.Second} {
 		for _, tt := range []struct {
 			name    string
@@ -205,6 +207,7 @@ func TestLostWriteUnderClockSkew(t *testing.T) {
 // deleted 3 s ago (bringing the secret back) nor refuses a version whose
 // deletion is scheduled 3 s from now.
 func TestDeletionTimeUnderClockSkew(t *testing.T) {
+	t.Parallel()
 	for _, skew := range []time.Duration{5 * time.Second, -5 * time.Second} {
 		for _, tt := range []struct {
 			name     string

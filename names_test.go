@@ -10,6 +10,7 @@ import (
 )
 
 func TestValidName(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -49,6 +50,7 @@ func TestValidName(t *testing.T) {
 }
 
 func TestCheckPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in string
 		ok bool
@@ -86,6 +88,7 @@ func TestCheckPath(t *testing.T) {
 // path quotes at most a few bytes of it, printable, and never all of it:
 // a token pasted where a name belongs must not reach a log.
 func TestInvalidNameNotEchoed(t *testing.T) {
+	t.Parallel()
 	const token = "hvs.CAESIJ2h1dV9yZWRhY3RlZF90b2tlbl9mb3JfdGVzdHMAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	tests := []struct {
 		name    string
@@ -118,6 +121,7 @@ func TestInvalidNameNotEchoed(t *testing.T) {
 }
 
 func TestScopePaths(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, scope, mount, base string
 		wantData, wantMeta       string
@@ -138,6 +142,7 @@ func TestScopePaths(t *testing.T) {
 // TestNewSessionPathRule: NewSession applies the one path rule to Mount
 // and Prefix, 256 bytes at most, before any request.
 func TestNewSessionPathRule(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("ab/", 100) + "c" // 301 bytes of valid segments
 	for _, cfg := range []Config{{Mount: long}, {Prefix: long}, {Prefix: "a//b"}, {Mount: "sec ret"}} {
 		// Nothing listens on the address: the session fails before

@@ -21,6 +21,7 @@ import (
 // rounds; each round exactly one wins, the 49 others get
 // ErrAlreadyExists, and the stored value is the winner's.
 func TestRaceCreateSameName(t *testing.T) {
+	t.Parallel()
 	const goroutines, rounds = 50, 20
 	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
@@ -67,6 +68,7 @@ func TestRaceCreateSameName(t *testing.T) {
 // is gone in every round, whichever ran last, and stays gone; the update
 // either succeeded (it ran first) or found nothing (ErrNotFound).
 func TestRaceUpdateDelete(t *testing.T) {
+	t.Parallel()
 	rounds := 1000
 	if testing.Short() {
 		rounds = 100
@@ -123,6 +125,7 @@ func TestRaceUpdateDelete(t *testing.T) {
 // Vault's current_version is 1 (the create) plus the number of successful
 // updates: a write that lost the check-and-set race made no version.
 func TestRaceConcurrentUpdates(t *testing.T) {
+	t.Parallel()
 	const writers = 20
 	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()

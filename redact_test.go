@@ -32,6 +32,7 @@ type holder struct {
 }
 
 func TestSecretNeverPrintsValues(t *testing.T) {
+	t.Parallel()
 	s := leakCanarySecret
 	h := holder{Name: "h", Value: s, Ptr: &s}
 	h.Nested.Inner = s
@@ -66,6 +67,7 @@ func TestSecretNeverPrintsValues(t *testing.T) {
 }
 
 func TestSecretFormat(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		value edge.Secret
@@ -98,6 +100,7 @@ func TestSecretFormat(t *testing.T) {
 }
 
 func TestSecretInSlog(t *testing.T) {
+	t.Parallel()
 	s := leakCanarySecret
 	for _, handler := range []struct {
 		name string
@@ -130,6 +133,7 @@ func TestSecretInSlog(t *testing.T) {
 // TestSecretJSONUnchanged: writes encode a Secret with encoding/json, so
 // its JSON encoding is its values, as for the plain map.
 func TestSecretJSONUnchanged(t *testing.T) {
+	t.Parallel()
 	got, err := json.Marshal(leakCanarySecret)
 	require.NoError(t, err)
 	want, err := json.Marshal(map[string]any(leakCanarySecret))
@@ -139,6 +143,7 @@ func TestSecretJSONUnchanged(t *testing.T) {
 }
 
 func TestSecretReveal(t *testing.T) {
+	t.Parallel()
 	s := edge.Secret{"password": "hunter2"}
 	assert.Equal(t, "map[password:hunter2]", fmt.Sprint(s.Reveal()))
 	s.Reveal()["user"] = "u"

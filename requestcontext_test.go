@@ -66,6 +66,7 @@ func recordingClient(t *testing.T, vault *edgetest.Vault, token string) (*api.Cl
 // finished read held a live timer, a context and the transport's cancel
 // hook until then.
 func TestNoRequestOutlivesItsCall(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	admin := vault.NewUser(t)
 	org := vault.NewOrg(t, admin)

@@ -23,6 +23,7 @@ import (
 )
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
@@ -66,6 +67,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestListIsSorted(t *testing.T) {
+	t.Parallel()
 	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		for _, n := range []string{"zeta", "Alpha", "beta", "_x", "0-first", "beta2"} {
@@ -78,6 +80,7 @@ func TestListIsSorted(t *testing.T) {
 }
 
 func TestValuesRoundTripExactly(t *testing.T) {
+	t.Parallel()
 	value := edge.Secret{
 		"big":     int64(math.MaxInt64),
 		"neg":     int64(math.MinInt64),
@@ -122,6 +125,7 @@ func TestValuesRoundTripExactly(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		require.NoError(t, ops.Create(ctx, "exists", edge.Secret{"v": 1}))
@@ -165,6 +169,7 @@ func TestErrors(t *testing.T) {
 // TestBadInputSendsNothing checks every operation refuses bad names and
 // values with ErrBadEntry before any request reaches Vault.
 func TestBadInputSendsNothing(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	p := newProxy(t)
 	u := vault.NewUser(t)
@@ -204,6 +209,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 
 // TestRequestCounts pins how many requests each operation sends.
 func TestRequestCounts(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	p := newProxy(t)
 	u := vault.NewUser(t)
@@ -238,6 +244,7 @@ func TestRequestCounts(t *testing.T) {
 }
 
 func TestConcurrentUpdatesLoseNothing(t *testing.T) {
+	t.Parallel()
 	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		require.NoError(t, ops.Create(ctx, "counter", edge.Secret{"by": -1}))
@@ -271,6 +278,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 }
 
 func TestUpdateNeverResurrects(t *testing.T) {
+	t.Parallel()
 	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		for i := range 15 {
@@ -295,6 +303,7 @@ func TestUpdateNeverResurrects(t *testing.T) {
 // Update's metadata read and its write: the write must fail its
 // check-and-set and Update report ErrNotFound, leaving the secret gone.
 func TestUpdateDeleteBetweenReadAndWrite(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	p := newProxy(t)
 	u := vault.NewUser(t)
@@ -328,6 +337,7 @@ func TestUpdateDeleteBetweenReadAndWrite(t *testing.T) {
 // destroyed through the KV v2 API: they read as NotFound, and Update does
 // not bring them back.
 func TestKVDeletedVersions(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	u := vault.NewUser(t)
 	sess := vault.Session(t, u, vault.NewOrg(t, u))
@@ -382,6 +392,7 @@ func redeem(t *testing.T, w *edge.WrappedSecret) (int, []byte) {
 }
 
 func TestWrapRedeemsOnceWithPlainPOST(t *testing.T) {
+	t.Parallel()
 	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		require.NoError(t, ops.Create(ctx, "handover", edge.Secret{"secret": "value", "n": 42}))
@@ -412,6 +423,7 @@ func TestWrapRedeemsOnceWithPlainPOST(t *testing.T) {
 // or carry the data beside it: the SDK must refuse it and never show the
 // value.
 func TestWrapFailsClosed(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	p := newProxy(t)
 	u := vault.NewUser(t)
@@ -484,6 +496,7 @@ func TestWrapEnvDoesNotLeak(t *testing.T) {
 // TestVaultFailures covers answers that are neither a success nor one of
 // the classified errors: the *Error wraps vault/api's *ResponseError.
 func TestVaultFailures(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	p := newProxy(t)
 	u := vault.NewUser(t)
@@ -531,6 +544,7 @@ func TestVaultFailures(t *testing.T) {
 }
 
 func TestPermissionDenied(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	u := vault.NewUser(t, edgetest.WithPolicies())
@@ -686,6 +700,7 @@ func TestCallerClientUnchanged(t *testing.T) {
 }
 
 func TestErrorsNeverShowValuesOrTokens(t *testing.T) {
+	t.Parallel()
 	sess := newSession(t)
 	ctx := context.Background()
 	const value = "s3cr3t-value-XYZ"
@@ -713,6 +728,7 @@ func TestErrorsNeverShowValuesOrTokens(t *testing.T) {
 // client: the documented paths, values field by field, and the exact-JSON
 // envelope only for numbers Vault cannot return exactly.
 func TestStorageLayout(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	u := vault.NewUser(t)
 	org := vault.NewOrg(t, u)
@@ -743,6 +759,7 @@ func TestStorageLayout(t *testing.T) {
 // TestNewSessionChecksMount: a KV version 1 mount (Vault's test core puts
 // one at secret/) is refused, since create-once and versions need KV v2.
 func TestNewSessionChecksMount(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	root := vault.RootClient(t).Token()
@@ -759,6 +776,7 @@ func TestNewSessionChecksMount(t *testing.T) {
 // entity id that would change the path: the session is refused, and no
 // other request is sent.
 func TestNewSessionChecksEntityID(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	p := newProxy(t)
 	u := vault.NewUser(t)
@@ -786,6 +804,7 @@ func TestNewSessionChecksEntityID(t *testing.T) {
 }
 
 func TestCallerClientCloneToken(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	u := vault.NewUser(t)

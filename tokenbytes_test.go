@@ -18,6 +18,7 @@ import (
 // function, and the error does not quote it. It was vault/api's "token
 // contains non-printable characters" with no kind (the CLI exited 1).
 func TestWrappingTokenWithControlByte(t *testing.T) {
+	t.Parallel()
 	var requests atomic.Int64
 	f := newFakeVault(t, false, func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)

@@ -93,6 +93,7 @@ type textKey int
 func (textKey) MarshalText() ([]byte, error) { return []byte("same"), nil }
 
 func TestSecretOf(t *testing.T) {
+	t.Parallel()
 	when := time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.UTC)
 	tests := []struct {
 		name string
@@ -181,6 +182,7 @@ func assertNoNativeNumbers(t *testing.T, v any) {
 }
 
 func TestSecretOfRefuses(t *testing.T) {
+	t.Parallel()
 	var nilPtr *dbConfig
 	var nilMap map[string]string
 	type withChan struct{ C chan int }
@@ -264,6 +266,7 @@ type settings struct {
 }
 
 func TestSecretDecode(t *testing.T) {
+	t.Parallel()
 	maxInt := int64(math.MaxInt64)
 	when := time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.UTC)
 	tests := []struct {
@@ -326,6 +329,7 @@ func TestSecretDecode(t *testing.T) {
 }
 
 func TestSecretDecodeRefuses(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		s      edge.Secret
@@ -388,6 +392,7 @@ func TestSecretDecodeRefuses(t *testing.T) {
 }
 
 func TestSecretDecodeStrict(t *testing.T) {
+	t.Parallel()
 	type inner struct {
 		A int `json:"a"`
 	}
@@ -477,6 +482,7 @@ type Embedded struct {
 }
 
 func TestTypedRoundTrip(t *testing.T) {
+	t.Parallel()
 	maxInt := int64(math.MaxInt64)
 	empty := ""
 	tests := []struct {
@@ -542,6 +548,7 @@ func assertSameEverything(t *testing.T, want, got everything) {
 // TestTypedRoundTripRandom checks Decode(SecretOf(v)) == v for a few
 // hundred random values, from a fixed seed.
 func TestTypedRoundTripRandom(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(9, 2024))
 	for i := range 300 {
 		v := randomEverything(r)
@@ -678,6 +685,7 @@ func randomString(r *rand.Rand) string {
 // through the real Vault: a value that needs the exact-JSON envelope
 // (int64 and uint64 maxima) and one stored field by field.
 func TestTypedThroughVault(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	enveloped := dbConfig{Host: "db.internal", Port: 5432, User: "svc", Password: secretText, MaxConns: math.MaxInt64, TLS: true}

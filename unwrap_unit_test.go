@@ -10,6 +10,7 @@ import (
 // TestKVVersion: the version and creation time of a KV v2 read's body,
 // zero for whatever the body does not hold; never a failure.
 func TestKVVersion(t *testing.T) {
+	t.Parallel()
 	created := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
 	tests := []struct {
 		name        string

@@ -15,6 +15,7 @@ import (
 // body and the error format.
 
 func TestDecodeKVResponse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		body       string
@@ -50,6 +51,7 @@ func TestDecodeKVResponse(t *testing.T) {
 }
 
 func TestDecodeErrorsHideTheValue(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{
 		`{"data":{"data":{"_edge_json":"hunter2"}}}`,
 		`{"data":{"data":"hunter2"}}`,
@@ -63,6 +65,7 @@ func TestDecodeErrorsHideTheValue(t *testing.T) {
 }
 
 func TestKVWriteBody(t *testing.T) {
+	t.Parallel()
 	for _, cas := range []uint64{0, 7, 1<<64 - 1} {
 		data := `{"a":1,"n":12345678901234567890,"s":"<\u2028>"}`
 		b := kvWriteBody(cas, []byte(data))
@@ -77,6 +80,7 @@ func TestKVWriteBody(t *testing.T) {
 }
 
 func TestErrorFormatAndMatching(t *testing.T) {
+	t.Parallel()
 	cause := errors.New("boom")
 	err := error(&Error{Op: "read", Scope: "user", Name: "db", Kind: ErrNotFound, Err: cause})
 	assert.Equal(t, `edge: read user secret "db": secret not found: boom`, err.Error())

@@ -76,6 +76,7 @@ func exactly(t *testing.T, v edge.Secret) edge.Secret {
 // stored naively to the real Vault, and reads them back exactly: with
 // Read after Create and after Update, and through a wrapping token.
 func TestHardValuesThroughVault(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	receiver, err := api.NewClient(&api.Config{Address: vault.Addr()})
 	require.NoError(t, err)
@@ -122,6 +123,7 @@ func TestHardValuesThroughVault(t *testing.T) {
 // TestRefusedValuesSendNothing: a value over MaxValueSize, or one that
 // would read back changed, is ErrBadEntry and no request reaches Vault.
 func TestRefusedValuesSendNothing(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	p := newProxy(t)
 	u := vault.NewUser(t)

@@ -85,6 +85,7 @@ func assertCreated(t *testing.T, window [2]time.Time, created time.Time) {
 // TestUnwrapSecret: the receiver learns the value, its version and when
 // that version was written; the token still unwraps once.
 func TestUnwrapSecret(t *testing.T) {
+	t.Parallel()
 	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		_, v2 := twoVersions(ctx, t, ops, "s")
@@ -111,6 +112,7 @@ func TestUnwrapSecret(t *testing.T) {
 // org admin), has the creation path of the secret itself. UnwrapSecret
 // shows the version, for the receiver to compare with the one announced.
 func TestVerifyWrappedAcceptsAnyVersion(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	u := vault.NewUser(t)
 	sess := vault.Session(t, u, vault.NewOrg(t, u)) // u is the org's admin
@@ -235,6 +237,7 @@ func TestWrapVersionHoldsItsVersion(t *testing.T) {
 // TestWrapVersionErrors: WithWrapVersion fails, before making any token,
 // where it cannot know the version.
 func TestWrapVersionErrors(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	adminUser, memberUser := vault.NewUser(t), vault.NewUser(t)
@@ -284,6 +287,7 @@ func TestWrapVersionErrors(t *testing.T) {
 // older version with their own token (the members policy denies the
 // version parameter), so their wraps always hold the latest version.
 func TestMembersWrapLatestOnly(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	adminUser, memberUser := vault.NewUser(t), vault.NewUser(t)
@@ -340,6 +344,7 @@ func statusOf(err error) int {
 // redeemed the token is ErrUnknownOutcome; after a failure Vault did not
 // act on, the token is still there, and the one retry delivers it.
 func TestUnwrapSecretFaults(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		fault faultproxy.Fault
 		want  error
@@ -379,6 +384,7 @@ func TestUnwrapSecretFaults(t *testing.T) {
 // TestUnwrappedSecretNeverPrintsValue: fmt and every log/slog handler
 // show the version and the value's keys, never its values.
 func TestUnwrappedSecretNeverPrintsValue(t *testing.T) {
+	t.Parallel()
 	const value = "hunter2-" + faultCanary
 	u := &edge.UnwrappedSecret{Value: edge.Secret{"password": value}, Version: 7, CreatedTime: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}
 	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
@@ -403,6 +409,7 @@ func TestUnwrappedSecretNeverPrintsValue(t *testing.T) {
 // its write, and reports success as for an admin alone. Either way the
 // secret holds the value.
 func TestAdminAndMemberLostAnswer(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		member bool

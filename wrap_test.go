@@ -31,6 +31,7 @@ func receiver(t *testing.T) *api.Client {
 }
 
 func TestUnwrapOnce(t *testing.T) {
+	t.Parallel()
 	forEachScope(t, func(t *testing.T, sess *edge.Session, ops scopes.Ops) {
 		ctx := context.Background()
 		value := edge.Secret{"secret": "value", "big": int64(9223372036854775807)}
@@ -55,6 +56,7 @@ func TestUnwrapOnce(t *testing.T) {
 }
 
 func TestUnwrapKeepsCallerToken(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	sess := newSession(t)
 	ctx := context.Background()
@@ -89,6 +91,7 @@ func TestUnwrapFromEnvironment(t *testing.T) {
 }
 
 func TestInvalidTokens(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	client := receiver(t)
@@ -112,6 +115,7 @@ func TestInvalidTokens(t *testing.T) {
 }
 
 func TestWrapTTLExpiry(t *testing.T) {
+	t.Parallel()
 	sess := newSession(t)
 	ctx := context.Background()
 	require.NoError(t, sess.Secrets.CreateOrgSecret(ctx, "s", edge.Secret{"v": "x"}))
@@ -137,6 +141,7 @@ func TestWrapTTLExpiry(t *testing.T) {
 }
 
 func TestWrapTTLRounding(t *testing.T) {
+	t.Parallel()
 	sess := newSession(t)
 	ctx := context.Background()
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": "x"}))
@@ -161,6 +166,7 @@ func TestWrapTTLRounding(t *testing.T) {
 // ErrBadEntry with Vault's reason. (A min_wrapping_ttl makes wrapping
 // mandatory on the path, so the root token writes the secret.)
 func TestWrapTTLPolicyLimits(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	root := vault.RootClient(t).Token()
 	ctx := context.Background()
@@ -212,6 +218,7 @@ path "%[1]s/metadata/edge/users/{{identity.entity.id}}/*" {
 }
 
 func TestVerifyWrapped(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
 	u := vault.NewUser(t)
@@ -272,6 +279,7 @@ func TestVerifyWrapped(t *testing.T) {
 // TestConcurrentWrapping: 50 goroutines wrap and read on one session at
 // once; every token is valid and no read comes back wrapped.
 func TestConcurrentWrapping(t *testing.T) {
+	t.Parallel()
 	sess := newSession(t)
 	ctx := context.Background()
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": "x"}))
@@ -321,6 +329,7 @@ func TestConcurrentWrapping(t *testing.T) {
 }
 
 func TestWrappedSecretNeverPrintsToken(t *testing.T) {
+	t.Parallel()
 	sess := newSession(t)
 	ctx := context.Background()
 	require.NoError(t, sess.Secrets.CreateUserSecret(ctx, "s", edge.Secret{"v": "x"}))

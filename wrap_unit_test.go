@@ -10,6 +10,7 @@ import (
 )
 
 func TestWrapTTLParam(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		ttl  time.Duration
 		want string
