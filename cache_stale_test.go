@@ -161,7 +161,9 @@ func (fx *staleFixture) read(t *testing.T) (string, error) {
 }
 
 // at moves the fake clock to d after t0.
-func (fx *staleFixture) at(t0 time.Time, d time.Duration) { fx.clock.Add(t0.Add(d).Sub(fx.clock.Now())) }
+func (fx *staleFixture) at(t0 time.Time, d time.Duration) {
+	fx.clock.Add(t0.Add(d).Sub(fx.clock.Now()))
+}
 
 // assertNoSecretsLogged checks that no record shows a value or the token.
 func (fx *staleFixture) assertNoSecretsLogged(t *testing.T) {
