@@ -103,12 +103,13 @@ func newReadCache(ttl, staleIfError time.Duration, size int) *readCache {
 // (see authState.recover) before trying again; the joiners, whose
 // operations may have begun with the new token, cannot tell, and would
 // report a refusal that the caller that sent it did not keep.
-func (c *readCache) miss(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (v Secret, staleSince time.Time, err error) {
-	led := false // this caller's function ran the request
+func (c *readCache) miss(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, time.Time, error) {
+	led := false             // this caller's function ran the request
+	var staleSince time.Time // its fetch's, see end
 	ch := c.group.DoChan(key.String(), func() (any, error) {
 		led = true
-		var v Secret
-		v, staleSince, err = c.fetch(ctx, key, fetch)
+		v, since, err := c.fetch(ctx, key, fetch)
+		staleSince = since
 		return v, err
 	})
 	var r singleflight.Result
@@ -124,11 +125,11 @@ func (c *readCache) miss(ctx context.Context, key cacheKey, fetch func(context.C
 	}
 	if r.Err != nil {
 		// The other caller's context ended (its error has no kind; the
-		// client's own timeout is ErrUnavailable, see readSecret), or
+		// client's own timeout is ErrUnavailable, see timedOut), or
 		// Vault refused the other caller's request.
 		if isContextError(r.Err) && !errors.Is(r.Err, ErrUnavailable) && ctx.Err() == nil || !led && errors.Is(r.Err, ErrPermissionDenied) {
 			// The request was another caller's: ask Vault with ours.
-			v, staleSince, err = c.fetch(ctx, key, fetch)
+			v, staleSince, err := c.fetch(ctx, key, fetch)
 			if err != nil {
 				return nil, staleSince, err
 			}
