@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -27,10 +28,19 @@ const DefaultCacheSize = 1000
 // Invalidation is exact even against reads in flight: a read that began
 // before an invalidation of its name never stores its answer, and a read
 // that begins after it never joins a request that began before it.
+//
+// Each value expires at a uniformly random point between 0.9×ttl and
+// ttl after it was stored (see expiryJitter), so that the caches of a
+// fleet that started together do not all ask Vault at once. With
+// staleIfError, an expired value is kept until ttl+staleIfError after it
+// was stored, for stale to serve when Vault cannot answer its refresh;
+// any other answer of Vault's to the refresh drops it.
 type readCache struct {
-	ttl   time.Duration
-	size  int
-	group singleflight.Group
+	ttl          time.Duration
+	staleIfError time.Duration
+	size         int
+	group        singleflight.Group
+	now          func() time.Time // time.Now; a test's clock
 
 	mu      sync.Mutex
 	entries map[cacheKey]*list.Element // of *cacheEntry
@@ -58,19 +68,33 @@ func (k cacheKey) String() string { return k.scope + "/" + k.name }
 type cacheEntry struct {
 	key     cacheKey
 	value   Secret
-	expires time.Time
+	stored  time.Time // when the read that fetched value ended
+	expires time.Time // stored plus the jittered TTL
+	// staleSince is when value was first served stale since it was
+	// stored (zero: never): the start of an outage, as the cache saw it.
+	staleSince time.Time
 }
 
-func newReadCache(ttl time.Duration, size int) *readCache {
+// expiryJitter spreads the expiries of cached values: each expires at a
+// uniformly random point between CacheTTL - CacheTTL/expiryJitter and
+// CacheTTL after it was read, that is in [0.9×CacheTTL, CacheTTL].
+const expiryJitter = 10
+
+func newReadCache(ttl, staleIfError time.Duration, size int) *readCache {
 	if size == 0 {
 		size = DefaultCacheSize
 	}
-	return &readCache{ttl: ttl, size: size, entries: map[cacheKey]*list.Element{}, inflight: map[cacheKey]int{}, dirty: map[cacheKey]uint64{}}
+	return &readCache{ttl: ttl, staleIfError: staleIfError, size: size, now: time.Now,
+		entries: map[cacheKey]*list.Element{}, inflight: map[cacheKey]int{}, dirty: map[cacheKey]uint64{}}
 }
 
 // miss returns a copy of key's value, which get did not have fresh, from
 // fetch: one request at a time for a key, callers that miss while it
-// runs waiting for its answer. A hit is get, then cloneSecret.
+// runs waiting for its answer. A hit is get, then cloneSecret. If this
+// caller's own request was the first answer from Vault for key after
+// the cache served its value stale (a value, or a refusal: see end),
+// staleSince is when that began; else it is zero. A failure is not
+// served stale here: see stale.
 //
 // A caller that joins another's request gets that request's answer,
 // except a refusal (ErrPermissionDenied) or the end of the other
@@ -79,31 +103,41 @@ func newReadCache(ttl time.Duration, size int) *readCache {
 // (see authState.recover) before trying again; the joiners, whose
 // operations may have begun with the new token, cannot tell, and would
 // report a refusal that the caller that sent it did not keep.
-func (c *readCache) miss(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, error) {
-	led := false // this caller's function ran the request
+func (c *readCache) miss(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, time.Time, error) {
+	led := false             // this caller's function ran the request
+	var staleSince time.Time // its fetch's, see end
 	ch := c.group.DoChan(key.String(), func() (any, error) {
 		led = true
-		return c.fetch(ctx, key, fetch)
+		v, since, err := c.fetch(ctx, key, fetch)
+		staleSince = since
+		return v, err
 	})
 	var r singleflight.Result
 	select {
 	case r = <-ch:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		// staleSince is the request's, which may still run: not ours.
+		return nil, time.Time{}, ctx.Err()
+	}
+	// led and staleSince were written before the answer was sent on ch.
+	if !led {
+		staleSince = time.Time{}
 	}
 	if r.Err != nil {
-		// led was written before the answer was sent on ch.
-		if isContextError(r.Err) && ctx.Err() == nil || !led && errors.Is(r.Err, ErrPermissionDenied) {
+		// The other caller's context ended (its error has no kind; the
+		// client's own timeout is ErrUnavailable, see timedOut), or
+		// Vault refused the other caller's request.
+		if isContextError(r.Err) && !errors.Is(r.Err, ErrUnavailable) && ctx.Err() == nil || !led && errors.Is(r.Err, ErrPermissionDenied) {
 			// The request was another caller's: ask Vault with ours.
-			v, err := c.fetch(ctx, key, fetch)
+			v, staleSince, err := c.fetch(ctx, key, fetch)
 			if err != nil {
-				return nil, err
+				return nil, staleSince, err
 			}
-			return cloneSecret(v), nil
+			return cloneSecret(v), staleSince, nil
 		}
-		return nil, r.Err
+		return nil, staleSince, r.Err
 	}
-	return cloneSecret(r.Val.(Secret)), nil
+	return cloneSecret(r.Val.(Secret)), staleSince, nil
 }
 
 // fetch returns key's value from the cache if it is there, else from
@@ -113,21 +147,30 @@ func (c *readCache) miss(ctx context.Context, key cacheKey, fetch func(context.C
 // every invalidation of its key (an invalidation drops it, and keeps a
 // request that began before it from storing), so taking it is as exact
 // as joining the request that stored it.
-func (c *readCache) fetch(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, error) {
+func (c *readCache) fetch(ctx context.Context, key cacheKey, fetch func(context.Context) (Secret, error)) (Secret, time.Time, error) {
 	if v, ok := c.get(key); ok {
-		return v, nil
+		return v, time.Time{}, nil
 	}
 	start := c.begin(key)
 	v, err := fetch(ctx)
-	c.end(key, start, v, err)
-	return v, err
+	staleSince := c.end(key, start, v, err)
+	return v, staleSince, err
 }
 
 func isContextError(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// get returns key's value if it is fresh, and marks it used.
+// noAnswer reports whether err, a failed read's, says nothing of the
+// secret: Vault could not answer (ErrUnavailable), or a context ended
+// before it did. Any other failure is Vault's answer (not found,
+// refused, ...) or the SDK's own, and ends what the cache knew of it.
+func noAnswer(err error) bool {
+	return errors.Is(err, ErrUnavailable) || isContextError(err)
+}
+
+// get returns key's value if it is fresh, and marks it used. An expired
+// value is dropped, unless it may still be served stale.
 func (c *readCache) get(key cacheKey) (Secret, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -136,13 +179,82 @@ func (c *readCache) get(key cacheKey) (Secret, bool) {
 		return nil, false
 	}
 	e := el.Value.(*cacheEntry)
-	if time.Now().After(e.expires) {
-		c.lru.Remove(el)
-		delete(c.entries, key)
+	if now := c.now(); now.After(e.expires) {
+		if !now.Before(c.staleUntil(e)) {
+			c.lru.Remove(el)
+			delete(c.entries, key)
+		}
 		return nil, false
 	}
 	c.lru.MoveToFront(el)
 	return e.value, true
+}
+
+// staleUntil returns when e may no longer be served stale: CacheTTL plus
+// CacheStaleIfError after it was stored (the jitter shortens only its
+// freshness), or its expiry without CacheStaleIfError.
+func (c *readCache) staleUntil(e *cacheEntry) time.Time {
+	if c.staleIfError == 0 {
+		return e.expires
+	}
+	return e.stored.Add(c.ttl + c.staleIfError)
+}
+
+// staleServe describes a value that stale returned: whether it was
+// stale (expired), how old it is (since the read that fetched it), and
+// whether it is the first stale serve of that value.
+type staleServe struct {
+	stale bool
+	age   time.Duration
+	first bool
+}
+
+// stale returns a copy of key's value for a read of it whose refresh
+// failed with err, when Config.CacheStaleIfError allows serving it in
+// place of the error, the one place the cache serves a stale value:
+//
+//   - err is ErrUnavailable: Vault could not answer (no connection, the
+//     client's own request timeout, sealed, 5xx, 429). Never any answer
+//     of Vault's (400, 401, 403, 404: end has dropped the value then),
+//     never ErrUnknownOutcome (a read cannot produce it today: it comes
+//     only from a write whose answer was lost; were a read to report
+//     it, it would not be served stale), never an error of a context;
+//   - the caller's context has not ended: once it has, its error stands;
+//   - the value is younger than CacheTTL + CacheStaleIfError.
+//
+// A value still fresh (another read stored it while this one failed) is
+// returned as a hit would be, with st.stale false.
+func (c *readCache) stale(ctx context.Context, key cacheKey, err error) (v Secret, st staleServe, ok bool) {
+	if c.staleIfError == 0 || ctx.Err() != nil || !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrUnknownOutcome) {
+		return nil, staleServe{}, false
+	}
+	c.mu.Lock()
+	el, found := c.entries[key]
+	if !found {
+		c.mu.Unlock()
+		return nil, staleServe{}, false
+	}
+	e := el.Value.(*cacheEntry)
+	now := c.now()
+	switch {
+	case !now.After(e.expires):
+		v = e.value // fresh: stored by a read that ended after this one began
+	case now.Before(c.staleUntil(e)):
+		v = e.value
+		st = staleServe{stale: true, age: now.Sub(e.stored), first: e.staleSince.IsZero()}
+		if st.first {
+			e.staleSince = now
+		}
+	default:
+		c.lru.Remove(el)
+		delete(c.entries, key)
+	}
+	c.mu.Unlock()
+	if v == nil {
+		return nil, staleServe{}, false
+	}
+	// A stored value is never changed, only replaced: copy it unlocked.
+	return cloneSecret(v), st, true
 }
 
 // begin records that a fetch of key begins, and returns the
@@ -155,35 +267,53 @@ func (c *readCache) begin(key cacheKey) uint64 {
 }
 
 // end records that a fetch that began at start ended with v and err, and
-// stores v unless it failed or key was invalidated since start.
-func (c *readCache) end(key cacheKey, start uint64, v Secret, err error) {
+// stores v unless it failed or key was invalidated since start. A
+// failure that is Vault's answer (see noAnswer) drops key's value, which
+// may then never be served stale: the secret is gone, or the token
+// refused. If the value it replaces or drops had been served stale, end
+// returns when that began (else zero): Vault answers again.
+func (c *readCache) end(key cacheKey, start uint64, v Secret, err error) (staleSince time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.inflight[key]--; c.inflight[key] == 0 {
 		delete(c.inflight, key)
 	}
-	if err == nil && v != nil && c.dirty[key] <= start && c.dirtyAll <= start {
-		c.store(key, v)
+	switch {
+	case err == nil && v != nil && c.dirty[key] <= start && c.dirtyAll <= start:
+		staleSince = c.store(key, v)
+	case err != nil && !noAnswer(err):
+		if el, ok := c.entries[key]; ok {
+			staleSince = el.Value.(*cacheEntry).staleSince
+			c.lru.Remove(el)
+			delete(c.entries, key)
+		}
 	}
 	if len(c.inflight) == 0 {
 		clear(c.dirty)
 	}
+	return staleSince
 }
 
-func (c *readCache) store(key cacheKey, v Secret) {
-	expires := time.Now().Add(c.ttl)
+// store keeps v as key's value, and returns the staleSince of the value
+// it replaces, if any.
+func (c *readCache) store(key cacheKey, v Secret) (staleSince time.Time) {
+	now := c.now()
+	// A uniformly random expiry in [ttl - ttl/expiryJitter, ttl].
+	expires := now.Add(c.ttl - time.Duration(rand.Int64N(int64(c.ttl/expiryJitter)+1)))
 	if el, ok := c.entries[key]; ok {
 		e := el.Value.(*cacheEntry)
-		e.value, e.expires = v, expires
+		staleSince = e.staleSince
+		e.value, e.stored, e.expires, e.staleSince = v, now, expires, time.Time{}
 		c.lru.MoveToFront(el)
-		return
+		return staleSince
 	}
-	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, value: v, expires: expires})
+	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, value: v, stored: now, expires: expires})
 	for c.lru.Len() > c.size {
 		oldest := c.lru.Back()
 		c.lru.Remove(oldest)
 		delete(c.entries, oldest.Value.(*cacheEntry).key)
 	}
+	return time.Time{}
 }
 
 // invalidate drops key's value, keeps any read of key in flight from

@@ -18,7 +18,8 @@ func read(ctx context.Context, c *readCache, k cacheKey, fetch func(context.Cont
 	if v, ok := c.get(k); ok {
 		return cloneSecret(v), nil
 	}
-	return c.miss(ctx, k, fetch)
+	v, _, err := c.miss(ctx, k, fetch)
+	return v, err
 }
 
 // fetcher counts the fetches of each key and answers its value.
@@ -34,7 +35,7 @@ func (f fetcher) of(k cacheKey) func(context.Context) (Secret, error) {
 func TestCacheLRU(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := newReadCache(time.Hour, 2)
+	c := newReadCache(time.Hour, 0, 2)
 	f := fetcher{}
 	read := func(name string) {
 		k := cacheKey{"secret/data/edge/users/e", name}
@@ -54,13 +55,18 @@ func TestCacheLRU(t *testing.T) {
 
 func TestCacheDefaultSize(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, DefaultCacheSize, newReadCache(time.Second, 0).size)
+	assert.Equal(t, DefaultCacheSize, newReadCache(time.Second, 0, 0).size)
 }
 
+// TestCacheExpiry: a value is fresh until 0.9×TTL after it was read
+// (the earliest its jittered expiry can be), and expired after the TTL.
 func TestCacheExpiry(t *testing.T) {
 	t.Parallel()
+	const ttl = time.Minute
 	ctx := context.Background()
-	c := newReadCache(50*time.Millisecond, 10)
+	c := newReadCache(ttl, 0, 10)
+	clock := NewFakeClock()
+	c.now = clock.Now
 	f := fetcher{}
 	k := cacheKey{"s", "a"}
 	for range 3 {
@@ -68,10 +74,15 @@ func TestCacheExpiry(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, 1, f["a"])
-	time.Sleep(60 * time.Millisecond)
+	clock.Add(ttl * 9 / 10)
 	_, err := read(ctx, c, k, f.of(k))
 	require.NoError(t, err)
+	assert.Equal(t, 1, f["a"], "fresh until 0.9×TTL")
+	clock.Add(ttl/10 + time.Nanosecond)
+	_, err = read(ctx, c, k, f.of(k))
+	require.NoError(t, err)
 	assert.Equal(t, 2, f["a"], "an expired value is fetched again")
+	assert.Equal(t, 1, c.len(), "and the expired value replaced, not kept beside it")
 }
 
 // TestCacheInvalidateAllDuringFetch: a fetch that began before
@@ -79,7 +90,7 @@ func TestCacheExpiry(t *testing.T) {
 func TestCacheInvalidateAllDuringFetch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := newReadCache(time.Hour, 10)
+	c := newReadCache(time.Hour, 0, 10)
 	k := cacheKey{"s", "a"}
 	release := make(chan struct{})
 	started := make(chan struct{})

@@ -148,7 +148,7 @@ func (c *Client) newSession(token string) *Session {
 		org:   c.defaultOrg,
 	}
 	if c.set.cacheTTL > 0 {
-		svc.cache = newReadCache(c.set.cacheTTL, c.set.cacheSize)
+		svc.cache = newReadCache(c.set.cacheTTL, c.set.cacheStaleIfError, c.set.cacheSize)
 	}
 	return &Session{Secrets: svc, org: c.set.org}
 }

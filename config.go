@@ -42,6 +42,7 @@ const (
 //	MaxConcurrentRequests  the Client: its requests in flight
 //	IdentityCacheSize      the Client: the tokens whose identity it remembers
 //	CacheTTL, CacheSize    each session: a read cache of its own, per token
+//	CacheStaleIfError      each session's read cache: stale values during an outage
 //	Logger                 the Client, and every session's records
 //
 // NewSession makes a Client of its own from the Config and one session
@@ -111,7 +112,9 @@ type Config struct {
 
 	// CacheTTL turns on the session's read cache (0, the default: no
 	// cache). A successful ReadUserSecret or ReadOrgSecret is then
-	// answered from memory for CacheTTL, without asking Vault; the
+	// answered from memory for CacheTTL, without asking Vault (each
+	// value for a uniformly random time between 0.9×CacheTTL and
+	// CacheTTL, so that a fleet's caches do not refresh at once); the
 	// session's own Create, Update and Delete of a name drop its cached
 	// value before they return, so the session always reads its own
 	// writes. Another client's write, and a permission Vault revokes,
@@ -119,6 +122,31 @@ type Config struct {
 	// SecretsService.InvalidateAll). Errors are never cached; wraps,
 	// lists and reads of a given version always ask Vault.
 	CacheTTL time.Duration
+
+	// CacheStaleIfError lets the read cache serve an expired value when
+	// Vault cannot answer its refresh (0, the default: never). A read of
+	// a cached name whose value has expired asks Vault; if that fails
+	// with ErrUnavailable (no connection, the client's own request
+	// timeout, a sealed Vault, a 5xx, a 429), the read returns the
+	// expired value instead, as long as it is younger than CacheTTL +
+	// CacheStaleIfError (counted from the read that fetched it from
+	// Vault), and the error otherwise. Any answer of Vault's is
+	// returned as it is, and drops the cached value: a 404 (the secret
+	// was deleted) is ErrNotFound, a 403 (the token was revoked, access
+	// taken away) ErrPermissionDenied, never a stale value. An error of
+	// the caller's context stays that error, and a stale value is never
+	// served once the context has ended, nor for ErrUnknownOutcome.
+	// The stale value comes once the refresh has failed, after
+	// vault/api's retries (or RetryBudget).
+	//
+	// A sealed or unreachable Vault cannot report a revocation: a token
+	// revoked or a member removed during an outage keeps reading the
+	// names it has cached for up to CacheTTL + CacheStaleIfError. That
+	// is the bound of a stale read. Config.Logger gets a Warn record at
+	// the first stale serve of a value, and an Info record when Vault
+	// answers a refresh of it again. It needs CacheTTL; negative is
+	// ErrBadEntry.
+	CacheStaleIfError time.Duration
 
 	// CacheSize bounds the number of secrets the read cache holds; the
 	// least recently read goes first. 0 means DefaultCacheSize. Each
@@ -144,8 +172,9 @@ type Config struct {
 
 	// Logger receives the session's records (nil: none): one Debug
 	// record per operation (op, scope, name, outcome, attempts,
-	// duration), and Info or Warn records for renewals, logins and their
-	// failures. No record holds a secret value or a token.
+	// duration), Info or Warn records for renewals, logins and their
+	// failures, and for stale reads (see CacheStaleIfError). No record
+	// holds a secret value or a token.
 	Logger *slog.Logger
 }
 
@@ -155,6 +184,7 @@ type settings struct {
 	org, mount, prefix string
 	wrapTTL            time.Duration
 	cacheTTL           time.Duration
+	cacheStaleIfError  time.Duration
 	cacheSize          int
 	identities         int
 	maxRequests        int
@@ -185,6 +215,12 @@ func resolve(cfg Config) (settings, error) {
 	if cfg.CacheTTL < 0 {
 		return settings{}, fmt.Errorf("cache TTL %v is negative", cfg.CacheTTL)
 	}
+	if cfg.CacheStaleIfError < 0 {
+		return settings{}, fmt.Errorf("cache stale-if-error %v is negative", cfg.CacheStaleIfError)
+	}
+	if cfg.CacheStaleIfError > 0 && cfg.CacheTTL == 0 {
+		return settings{}, fmt.Errorf("cache stale-if-error %v without a cache TTL", cfg.CacheStaleIfError)
+	}
 	if cfg.CacheSize < 0 {
 		return settings{}, fmt.Errorf("cache size %d is negative", cfg.CacheSize)
 	}
@@ -198,7 +234,7 @@ func resolve(cfg Config) (settings, error) {
 		cfg.MaxConcurrentRequests = DefaultMaxConcurrentRequests
 	}
 	return settings{org: cfg.Org, mount: cfg.Mount, prefix: cfg.Prefix, wrapTTL: cfg.WrapTTL,
-		cacheTTL: cfg.CacheTTL, cacheSize: cfg.CacheSize, identities: cfg.IdentityCacheSize, maxRequests: cfg.MaxConcurrentRequests}, nil
+		cacheTTL: cfg.CacheTTL, cacheStaleIfError: cfg.CacheStaleIfError, cacheSize: cfg.CacheSize, identities: cfg.IdentityCacheSize, maxRequests: cfg.MaxConcurrentRequests}, nil
 }
 
 // withDefaults fills the empty fields of cfg other than Client, Address

@@ -120,7 +120,16 @@
 // name at most CacheTTL later, or at once after
 // [SecretsService.InvalidateUserSecret],
 // [SecretsService.InvalidateOrgSecret] or [SecretsService.InvalidateAll].
-// Errors are never cached; lists and wraps always ask Vault.
+// Errors are never cached; lists and wraps always ask Vault. Each value
+// expires at a uniformly random point between 0.9×CacheTTL and CacheTTL.
+//
+// With [Config.CacheStaleIfError], a read whose cached value has expired
+// returns it when Vault cannot answer the refresh (ErrUnavailable), up to
+// CacheTTL + CacheStaleIfError after it was read from Vault: never over
+// an answer of Vault's (not found, permission denied), never once the
+// caller's context has ended. A sealed or unreachable Vault cannot report
+// a revocation, so that sum bounds how long a revoked reader may still
+// read a cached value during an outage.
 //
 // # One service, many users
 //

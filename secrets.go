@@ -89,12 +89,50 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 			return cloneSecret(v), nil
 		}
 	}
-	return call(s, ctx, "read", sc, name, func(ctx context.Context) (Secret, error) {
+	var staleSince time.Time // the refresh that answered after stale serves: when they began
+	v, err := call(s, ctx, "read", sc, name, func(ctx context.Context) (Secret, error) {
 		if err := sc.check("read", name); err != nil {
 			return nil, err
 		}
-		return s.cache.miss(ctx, key, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
+		v, since, err := s.cache.miss(ctx, key, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
+		if !since.IsZero() {
+			staleSince = since
+		}
+		return v, err
 	})
+	if !staleSince.IsZero() && s.c.logger != nil {
+		s.c.logger.LogAttrs(ctx, slog.LevelInfo, "edge: read: vault answers again after stale values were served",
+			slog.String("op", "read"), slog.String("scope", sc.name), slog.String("name", name),
+			slog.String("outcome", outcome(err)), slog.Duration("stale_for", time.Since(staleSince)))
+	}
+	if err != nil {
+		if sv, st, ok := s.cache.stale(ctx, key, err); ok {
+			if st.stale {
+				// stale serve: the one place a read returns an expired
+				// value, because Vault could not answer (err) its refresh.
+				s.logStale(ctx, sc, name, err, st)
+			}
+			return sv, nil
+		}
+	}
+	return v, err
+}
+
+// logStale writes the record of a stale serve of name: Warn for the
+// first since the value was read from Vault, Debug after it. err is the
+// refresh's failure. The record holds no value.
+func (s *SecretsService) logStale(ctx context.Context, sc scope, name string, err error, st staleServe) {
+	if s.c.logger == nil {
+		return
+	}
+	level := slog.LevelDebug
+	if st.first {
+		level = slog.LevelWarn
+	}
+	s.c.logger.LogAttrs(ctx, level, "edge: read: vault unavailable, serving a stale value",
+		slog.String("op", "read"), slog.String("scope", sc.name), slog.String("name", name),
+		slog.String("outcome", outcome(err)), slog.Duration("age", st.age),
+		slog.Duration("max_age", s.c.set.cacheTTL+s.c.set.cacheStaleIfError))
 }
 
 func (s *SecretsService) create(ctx context.Context, sc scope, name string, value Secret) error {
@@ -275,18 +313,30 @@ func (s *SecretsService) readSecret(ctx context.Context, sc scope, name string) 
 	return vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (Secret, error) {
 		if err != nil {
 			// 404: missing, or latest version deleted or destroyed.
-			return nil, sc.fail("read", name, readKindOf(err), err)
+			return nil, sc.fail("read", name, timedOut(ctx, err, readKindOf(err)), err)
 		}
 		body := &bodyReader{r: resp.Body}
 		value, err := decodeKVResponse(body)
 		if body.err != nil {
-			return nil, sc.fail("read", name, kindOf(body.err), body.err)
+			return nil, sc.fail("read", name, timedOut(ctx, body.err, kindOf(body.err)), body.err)
 		}
 		if err != nil {
 			return nil, sc.fail("read", name, decodeKind(err), err)
 		}
 		return value, nil
 	})
+}
+
+// timedOut returns ErrUnavailable for a read that failed with err because
+// of the client's own request timeout (vault/api's Config.Timeout,
+// VAULT_CLIENT_TIMEOUT), which ends the request with
+// context.DeadlineExceeded while ctx, the caller's, goes on: Vault did
+// not answer in time. Otherwise it returns kind, err's classification.
+func timedOut(ctx context.Context, err, kind error) error {
+	if kind == nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return ErrUnavailable
+	}
+	return kind
 }
 
 // create writes with cas=0, so that the write succeeds only if the secret
