@@ -26,7 +26,7 @@ func (printExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpa
 		var attrs []string
 		for _, a := range s.Attributes() {
 			if a.Key != "edge.org" {
-				attrs = append(attrs, string(a.Key)+"="+a.Value.Emit())
+				attrs = append(attrs, string(a.Key)+"="+a.Value.String())
 			}
 		}
 		fmt.Println(s.Name(), strings.Join(attrs, " "))

@@ -58,12 +58,12 @@ func dumpSpans(spans []sdktrace.ReadOnlySpan) string {
 	for _, s := range spans {
 		fmt.Fprintf(&b, "span %s kind=%v status=%v %q scope=%s\n", s.Name(), s.SpanKind(), s.Status().Code, s.Status().Description, s.InstrumentationScope().Name)
 		for _, a := range s.Attributes() {
-			fmt.Fprintf(&b, "  %s=%s\n", a.Key, a.Value.Emit())
+			fmt.Fprintf(&b, "  %s=%s\n", a.Key, a.Value.String())
 		}
 		for _, e := range s.Events() {
 			fmt.Fprintf(&b, "  event %s\n", e.Name)
 			for _, a := range e.Attributes {
-				fmt.Fprintf(&b, "    %s=%s\n", a.Key, a.Value.Emit())
+				fmt.Fprintf(&b, "    %s=%s\n", a.Key, a.Value.String())
 			}
 		}
 		for _, l := range s.Links() {
