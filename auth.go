@@ -48,6 +48,7 @@ type authState struct {
 	client *api.Client
 	method api.AuthMethod
 	logger *slog.Logger
+	tel    *telemetry // counts the logins after the first; nil without providers
 
 	tokenMu sync.RWMutex // held to write the client's token (adopt), read to copy the client
 
@@ -87,9 +88,10 @@ const (
 // login had just returned.
 var errUnusable = errors.New("vault refused the token the login returned")
 
-// login logs client in with method and starts keeping its token alive.
-func login(ctx context.Context, client *api.Client, method api.AuthMethod, logger *slog.Logger) (*authState, error) {
-	a := &authState{client: client, method: method, logger: logger, changed: make(chan struct{}), done: make(chan struct{})}
+// login logs client in with method and starts keeping its token alive,
+// counting its later logins in tel (nil: not).
+func login(ctx context.Context, client *api.Client, method api.AuthMethod, logger *slog.Logger, tel *telemetry) (*authState, error) {
+	a := &authState{client: client, method: method, logger: logger, tel: tel, changed: make(chan struct{}), done: make(chan struct{})}
 	if err := a.loginOnce(ctx, false); err != nil {
 		return nil, sessionError(loginKind(err), fmt.Errorf("logging in: %w", err))
 	}
@@ -382,6 +384,7 @@ func (a *authState) replace(token string, check bool) {
 	if a.ctx.Err() != nil {
 		return
 	}
+	a.tel.relogin(err)
 	a.mu.Lock()
 	if err != nil {
 		a.wait = min(max(2*a.wait, reloginMinWait), reloginMaxWait)

@@ -31,6 +31,7 @@ type Client struct {
 	set       settings
 	auth      *authState // the Client's own renewing identity (Config.Auth); nil without
 	logger    *slog.Logger
+	tel       *telemetry // Config.TracerProvider and MeterProvider; nil without either
 	ids       *identityCache
 	gate      *vaultclient.Gate // bounds the requests in flight (Config.MaxConcurrentRequests)
 	// defaultOrg is the scope of Config.Org, made once for every session.
@@ -80,17 +81,21 @@ func newClientOf(ctx context.Context, cfg Config, op string) (*Client, error) {
 	if err != nil {
 		return nil, fail(ErrBadEntry, err)
 	}
+	tel, err := newTelemetry(cfg.TracerProvider, cfg.MeterProvider)
+	if err != nil {
+		return nil, fail(ErrBadEntry, fmt.Errorf("meter provider: %w", err))
+	}
 	client, err := newClient(cfg)
 	if err != nil {
 		return nil, fail(kindOf(err), err)
 	}
-	c := &Client{api: client, address: client.Address(), set: set, logger: cfg.Logger,
+	c := &Client{api: client, address: client.Address(), set: set, logger: cfg.Logger, tel: tel,
 		gate: vaultclient.NewGate(set.maxRequests)}
 	c.unwrapURL = strings.TrimSuffix(c.address, "/") + "/v1/sys/wrapping/unwrap"
 	c.ids = newIdentityCache(set.identities, c.userScope)
 	c.defaultOrg = c.orgScope(set.org)
 	if cfg.Auth != nil {
-		a, err := login(ctx, client, cfg.Auth, cfg.Logger)
+		a, err := login(ctx, client, cfg.Auth, cfg.Logger, tel)
 		if err != nil {
 			vaultclient.CloseIdle(client)
 			var e *Error
@@ -156,6 +161,7 @@ func (c *Client) newSession(token string) *Session {
 // orgScope returns the scope of org's secrets.
 func (c *Client) orgScope(org string) scope {
 	sc := newScope("org", c.set.mount, c.set.prefix+"/orgs/"+org)
+	sc.org = org
 	if org == "" {
 		sc.err = ErrNoOrg
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/edgesdk/edge/internal/vaultclient"
 )
@@ -44,6 +46,8 @@ const (
 //	CacheTTL, CacheSize    each session: a read cache of its own, per token
 //	CacheStaleIfError      each session's read cache: stale values during an outage
 //	Logger                 the Client, and every session's records
+//	TracerProvider,        the Client: spans and metrics of every session's
+//	MeterProvider          operations
 //
 // NewSession makes a Client of its own from the Config and one session
 // of it, so for a single caller the distinction does not matter.
@@ -176,6 +180,38 @@ type Config struct {
 	// failures, and for stale reads (see CacheStaleIfError). No record
 	// holds a secret value or a token.
 	Logger *slog.Logger
+
+	// TracerProvider, when set, traces the operations of the Client's
+	// sessions (nil, the default: no tracing, at no cost). Each operation
+	// is one span, a child of the span in its ctx, named for the method:
+	// edge.ReadUserSecret, edge.WrapOrgSecret, edge.LookupEntityID,
+	// edge.Unwrap (Client.Unwrap), ... Its attributes are edge.operation
+	// ("read", ...), edge.scope ("user" or "org"), edge.org (org
+	// operations), edge.secret.name (a valid name only: an invalid one
+	// may be a token pasted in the wrong place), edge.cache.hit (reads of
+	// a session with a cache), edge.attempts and edge.retries (the HTTP
+	// requests it sent to Vault, and those that were retries), and for a
+	// failure error.type, the error's kind: "not_found",
+	// "permission_denied", "unavailable", ... (the sentinel's name; see
+	// ErrNotFound), also the span's status description. No span holds a
+	// secret value, a token, a wrapping token or an error's text. The
+	// first user operation of a token not yet known to the Client asks
+	// Vault for its identity before its span starts.
+	TracerProvider trace.TracerProvider
+
+	// MeterProvider, when set, measures the operations of the Client's
+	// sessions (nil, the default: no metrics, at no cost), with the
+	// instruments edge.requests and edge.retries (HTTP requests the
+	// operations sent to Vault, and those that were retries),
+	// edge.relogins (logins after the first, with Auth),
+	// edge.cache.hits, edge.cache.misses and edge.cache.stale_serves
+	// (reads of sessions with a cache), and the histogram
+	// edge.operation.duration (seconds). Their attributes are
+	// edge.operation, edge.scope and edge.outcome ("ok" or the error's
+	// kind, as error.type above) at most: never a secret name, whose
+	// values are unbounded. NewClient returns an error wrapping
+	// ErrBadEntry if the provider refuses an instrument.
+	MeterProvider metric.MeterProvider
 }
 
 // settings is a Config resolved against the environment and checked:

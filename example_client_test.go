@@ -102,3 +102,38 @@ func ExampleSession_LookupEntityID() {
 	// true
 	// true true
 }
+
+// A service that receives wrapping tokens redeems them with its Client:
+// Vault at the Client's address, with its TLS and retry settings, traced
+// and measured with the Client's providers.
+func ExampleClient_UnwrapSecret() {
+	ctx := context.Background()
+	cfg, alice, _ := exampleTenants()
+	client, err := edge.NewClient(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	sender, err := client.Session(ctx, alice)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := sender.Secrets.CreateUserSecret(ctx, "handover", edge.Secret{"key": "k-1"}); err != nil {
+		log.Fatal(err)
+	}
+	w, err := sender.Secrets.WrapUserSecret(ctx, "handover")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	u, err := client.UnwrapSecret(ctx, w.Token) // the receiving side: no token of its own needed
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(u.Value["key"], u.Version)
+	_, err = client.Unwrap(ctx, w.Token) // a token is redeemed once
+	fmt.Println(errors.Is(err, edge.ErrInvalidToken))
+	// Output:
+	// k-1 1
+	// true
+}

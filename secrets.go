@@ -78,13 +78,20 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 		return call(s, ctx, "read", sc, name, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
 	}
 	// A hit asks nothing of Vault: it is checked as call checks (an
-	// invalid name or an unusable scope is never cached) and logged with
-	// 0 attempts.
+	// invalid name or an unusable scope is never cached), logged with 0
+	// attempts, and traced and measured as a hit.
 	key := cacheKey{sc.data, name}
 	if !(sc.name == "user" && s.auth.identityChanged()) {
+		var start time.Time
+		if s.c.tel != nil {
+			start = time.Now()
+		}
 		if v, ok := s.cache.get(key); ok {
 			if s.c.logger != nil {
 				s.logCall(ctx, "read", sc.name, name, nil, 0, 0)
+			}
+			if s.c.tel != nil {
+				s.c.tel.cacheHit(ctx, "read", sc, name, start)
 			}
 			return cloneSecret(v), nil
 		}
@@ -94,9 +101,26 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 		if err := sc.check("read", name); err != nil {
 			return nil, err
 		}
+		if s.c.tel != nil {
+			s.c.tel.cacheMiss(ctx, "read", sc.name)
+		}
 		v, since, err := s.cache.miss(ctx, key, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
 		if !since.IsZero() {
 			staleSince = since
+		}
+		if err != nil {
+			if sv, st, ok := s.cache.stale(ctx, key, err); ok {
+				if st.stale {
+					// stale serve: the one place a read returns an
+					// expired value, because Vault could not answer
+					// (err) its refresh.
+					s.logStale(ctx, sc, name, err, st)
+					if s.c.tel != nil {
+						s.c.tel.staleServe(ctx, "read", sc.name)
+					}
+				}
+				return sv, nil
+			}
 		}
 		return v, err
 	})
@@ -104,16 +128,6 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 		s.c.logger.LogAttrs(ctx, slog.LevelInfo, "edge: read: vault answers again after stale values were served",
 			slog.String("op", "read"), slog.String("scope", sc.name), slog.String("name", name),
 			slog.String("outcome", outcome(err)), slog.Duration("stale_for", time.Since(staleSince)))
-	}
-	if err != nil {
-		if sv, st, ok := s.cache.stale(ctx, key, err); ok {
-			if st.stale {
-				// stale serve: the one place a read returns an expired
-				// value, because Vault could not answer (err) its refresh.
-				s.logStale(ctx, sc, name, err, st)
-			}
-			return sv, nil
-		}
 	}
 	return v, err
 }
@@ -187,16 +201,34 @@ func (s *SecretsService) wrap(ctx context.Context, sc scope, name string, opts [
 // call runs operation op of secret name in scope sc: it refuses the user
 // scope of a session whose identity changed, retries f once after a new
 // login when Vault refused a token it no longer knows (with Config.Auth),
-// and logs one record of the outcome.
+// and logs one record of the outcome. With Config.TracerProvider or
+// Config.MeterProvider it runs f in the operation's span (named from op
+// and sc's scope, see spanNames) and records its metrics; without either,
+// it costs one nil check.
 func call[T any](s *SecretsService, ctx context.Context, op string, sc scope, name string, f func(context.Context) (T, error)) (T, error) {
+	t := s.c.tel
+	if t == nil {
+		v, _, err := run(s, ctx, op, sc, name, f)
+		return v, err
+	}
+	start := time.Now()
+	ctx, span := t.start(ctx, op, op, sc, name)
+	v, attempts, err := run(s, ctx, op, sc, name, f)
+	t.end(ctx, span, op, sc.name, err, attempts, time.Since(start))
+	return v, err
+}
+
+// run is call without telemetry. It returns the attempts of f (nil if f
+// was not run).
+func run[T any](s *SecretsService, ctx context.Context, op string, sc scope, name string, f func(context.Context) (T, error)) (T, *vaultclient.Attempts, error) {
 	if sc.name == "user" && s.auth.identityChanged() {
 		var zero T
-		return zero, sc.fail(op, name, ErrIdentityChanged, nil)
+		return zero, nil, sc.fail(op, name, ErrIdentityChanged, nil)
 	}
 	if !s.c.mountOK.Load() && sc.usable() && (op == "list" || ValidName(name)) {
 		if err := s.c.checkMount(ctx, op, s.token, &sc); err != nil {
 			var zero T
-			return zero, err
+			return zero, nil, err
 		}
 	}
 	start := time.Now()
@@ -210,7 +242,7 @@ func call[T any](s *SecretsService, ctx context.Context, op string, sc scope, na
 		switch {
 		case s.auth.recover(ctx, used):
 			if sc.name == "user" && s.auth.identityChanged() {
-				return v, sc.fail(op, name, ErrIdentityChanged, nil)
+				return v, attempts, sc.fail(op, name, ErrIdentityChanged, nil)
 			}
 			v, err = f(tctx)
 		case s.token != "":
@@ -220,7 +252,7 @@ func call[T any](s *SecretsService, ctx context.Context, op string, sc scope, na
 	if s.c.logger != nil {
 		s.logCall(ctx, op, sc.name, name, err, attempts.N(), time.Since(start))
 	}
-	return v, err
+	return v, attempts, err
 }
 
 // logCall writes an operation's Debug record. An invalid name is left
@@ -237,6 +269,7 @@ func (s *SecretsService) logCall(ctx context.Context, op, scope, name string, er
 // scope is where one kind of secret lives in Vault.
 type scope struct {
 	name  string // "user" or "org", as errors print it
+	org   string // the org of an org scope; "" otherwise
 	data  string // KV v2 data path of the scope: <mount>/data/<prefix>/users/<entity>
 	meta  string // KV v2 metadata path of the scope: <mount>/metadata/<prefix>/users/<entity>
 	err   error  // why the scope cannot be used (ErrNoEntity, ErrNoOrg, a failed lookup's kind), or nil

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
+
+	"github.com/edgesdk/edge/internal/vaultclient"
 )
 
 // Session is a connection to Vault as one caller, the Go counterpart of
@@ -124,6 +127,19 @@ func (s *Session) EntityID() string { return s.Secrets.id.entity() }
 // knows it yet. It returns an error wrapping ErrPermissionDenied if Vault
 // does not know the token, and ErrUnavailable if Vault cannot answer.
 func (s *Session) LookupEntityID(ctx context.Context) (string, error) {
+	t := s.Secrets.c.tel
+	if t == nil {
+		return s.lookupEntityID(ctx)
+	}
+	start := time.Now()
+	ctx, span := t.start(ctx, "lookup entity", "lookup entity", scope{name: "user"}, "")
+	tctx, attempts := vaultclient.Track(ctx)
+	id, err := s.lookupEntityID(tctx)
+	t.end(ctx, span, "lookup entity", "user", err, attempts, time.Since(start))
+	return id, err
+}
+
+func (s *Session) lookupEntityID(ctx context.Context) (string, error) {
 	sc := s.Secrets.userScope(ctx)
 	if sc.cause != nil {
 		return "", &Error{Op: "lookup entity", Kind: sc.err, Err: sc.cause}

@@ -219,6 +219,44 @@ func UnwrapSecret(ctx context.Context, client *api.Client, token string) (*Unwra
 	return unwrap(ctx, client, token)
 }
 
+// Unwrap is the package's Unwrap with the Client's vault/api client: Vault
+// at the Client's address, with its TLS and retry settings. The Client's
+// own token is not sent: the wrapping token authenticates the request.
+// With Config.TracerProvider or Config.MeterProvider, the unwrap is one
+// span (edge.Unwrap) and is measured as the sessions' operations are;
+// neither holds the token or the value. It returns the errors Unwrap
+// returns, and is safe for concurrent use.
+func (c *Client) Unwrap(ctx context.Context, token string) (Secret, error) {
+	u, err := c.unwrap(ctx, "unwrap", token)
+	if err != nil {
+		return nil, err
+	}
+	return u.Value, nil
+}
+
+// UnwrapSecret is the package's UnwrapSecret with the Client's vault/api
+// client, traced (edge.UnwrapSecret) and measured as Client.Unwrap is. It
+// returns the errors UnwrapSecret returns, and is safe for concurrent
+// use.
+func (c *Client) UnwrapSecret(ctx context.Context, token string) (*UnwrappedSecret, error) {
+	return c.unwrap(ctx, "unwrap secret", token)
+}
+
+// unwrap is Client.Unwrap and Client.UnwrapSecret, spanOp naming the
+// span (see spanNames); its metrics are operation "unwrap".
+func (c *Client) unwrap(ctx context.Context, spanOp, token string) (*UnwrappedSecret, error) {
+	t := c.tel
+	if t == nil {
+		return unwrap(ctx, c.api, token)
+	}
+	start := time.Now()
+	ctx, span := t.start(ctx, spanOp, "unwrap", scope{}, "")
+	tctx, attempts := vaultclient.Track(ctx)
+	u, err := unwrap(tctx, c.api, token)
+	t.end(ctx, span, "unwrap", "", err, attempts, time.Since(start))
+	return u, err
+}
+
 // unwrap is Unwrap and UnwrapSecret.
 //
 // An unwrap is never retried blindly: a second try after an answer that

@@ -89,7 +89,7 @@ func TestOutsideModule(t *testing.T) {
 	publish(t, proxy, "github.com/edgesdk/edge/cmd/edge-devvault", version, filepath.Join(root, "cmd", "edge-devvault"))
 
 	work := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(work, "go.mod"), []byte("module example.com/outside\n\ngo 1.24\n\nrequire github.com/edgesdk/edge "+version+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(work, "go.mod"), []byte("module example.com/outside\n\ngo 1.26\n\nrequire github.com/edgesdk/edge "+version+"\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(work, "outside_test.go"), []byte(outsideTest), 0o644))
 	userCache := t.TempDir() // where edgetest installs the dev Vault
 	env := append(os.Environ(),

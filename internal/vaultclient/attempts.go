@@ -17,8 +17,8 @@ import (
 )
 
 // Attempts records what the attempts vault/api made for one call came
-// to: how many there were, and whether one of them may have reached Vault
-// without its answer reaching us (a connection lost after the request was
+// to: how many there were, how many of them were retries, and whether
+// one of them may have reached Vault without its answer reaching us (a connection lost after the request was
 // written, a 5xx, a cancelled context). A write whose answer was lost may
 // have taken effect even though a retry, or the call, failed.
 //
@@ -28,9 +28,11 @@ type Attempts struct {
 	parent *Attempts // the enclosing call's, which counts these attempts too
 	start  time.Time // when the call began, for a retry budget
 
-	mu   sync.Mutex
-	n    int
-	lost bool
+	mu      sync.Mutex
+	n       int
+	retries int
+	retry   bool // the policy asked for another attempt: the next one recorded is a retry
+	lost    bool
 }
 
 type attemptsKey struct{}
@@ -76,6 +78,14 @@ func (a *Attempts) N() int {
 	return a.n
 }
 
+// Retries returns the number of attempts made because the retry policy
+// asked for another after a failed one: N minus the requests sent.
+func (a *Attempts) Retries() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.retries
+}
+
 // Lost reports whether an attempt may have reached Vault and had its
 // answer lost.
 func (a *Attempts) Lost() bool {
@@ -88,13 +98,29 @@ func (a *Attempts) Lost() bool {
 // with its answer lost.
 func (a *Attempts) record(resp *http.Response, err error) bool {
 	lost := MaybeReached(resp, err)
+	a.mu.Lock()
+	retry := a.retry
+	a.retry = false
+	a.mu.Unlock()
 	for p := a; p != nil; p = p.parent {
 		p.mu.Lock()
 		p.n++
+		if retry {
+			p.retries++
+		}
 		p.lost = p.lost || lost
 		p.mu.Unlock()
 	}
 	return lost
+}
+
+// willRetry notes that the policy asked for another attempt: if one
+// comes (vault/api's MaxRetries may forbid it), record counts it as a
+// retry.
+func (a *Attempts) willRetry() {
+	a.mu.Lock()
+	a.retry = true
+	a.mu.Unlock()
 }
 
 // markReached notes that the call may have reached Vault without its
@@ -133,6 +159,9 @@ func checkRetry(inner retryablehttp.CheckRetry, budget time.Duration) retryableh
 			return false, rerr
 		case retry && budget > 0 && a != nil && time.Since(a.start) >= budget:
 			return false, rerr
+		}
+		if retry && a != nil {
+			a.willRetry()
 		}
 		return retry, rerr
 	}

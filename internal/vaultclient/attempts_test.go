@@ -68,6 +68,10 @@ func TestAttemptsCountsAndLost(t *testing.T) {
 			}
 			assert.Equal(t, tt.attempts, a.N())
 			assert.Equal(t, tt.attempts, outer.N())
+			// The retries are the attempts after the first: the policy's
+			// last "retry", refused by MaxRetries, is no attempt.
+			assert.Equal(t, tt.attempts-1, a.Retries())
+			assert.Equal(t, tt.attempts-1, outer.Retries())
 			assert.Equal(t, int64(tt.attempts), n.Load())
 			assert.Equal(t, tt.lost, a.Lost())
 		})
@@ -81,6 +85,7 @@ func TestTrackOnceNeverRepeatsWhatMayHaveReachedVault(t *testing.T) {
 	_, err := c.Logical().WriteWithContext(ctx, "sys/wrapping/unwrap", nil)
 	require.Error(t, err)
 	assert.Equal(t, int64(1), n.Load())
+	assert.Equal(t, 0, a.Retries())
 	assert.True(t, a.Lost())
 
 	sealed, n := statusServer(t, 503, `{"errors":["Vault is sealed"]}`)
@@ -89,6 +94,7 @@ func TestTrackOnceNeverRepeatsWhatMayHaveReachedVault(t *testing.T) {
 	_, err = c.Logical().WriteWithContext(ctx, "sys/wrapping/unwrap", nil)
 	require.Error(t, err)
 	assert.Equal(t, int64(3), n.Load(), "a sealed Vault did nothing: retried")
+	assert.Equal(t, 2, a.Retries())
 	assert.False(t, a.Lost())
 }
 
