@@ -208,17 +208,15 @@ func TestAccessMatrix(t *testing.T) {
 	orgData := vault.Mount() + "/data/edge/orgs/" + w.acme
 	orgMeta := vault.Mount() + "/metadata/edge/orgs/" + w.acme
 
-	// reset puts the target secrets back as their owners wrote them and
-	// removes anything planted.
-	reset := func(t *testing.T) {
+	// reset puts the target secret of owner's scope back as its owner
+	// wrote it, in two versions, and removes anything planted.
+	reset := func(t *testing.T, owner scopes.Ops) {
 		t.Helper()
-		for _, owner := range []scopes.Ops{scopes.User(w.sessions["alice"]), scopes.Org(w.sessions["carol"])} {
-			for _, name := range []string{"target", "planted"} {
-				require.NoError(t, owner.Delete(ctx, name))
-			}
-			require.NoError(t, owner.Create(ctx, "target", edge.Secret{"v": "old"}))
-			require.NoError(t, owner.Update(ctx, "target", edge.Secret{"v": "original"}))
+		for _, name := range []string{"target", "planted"} {
+			require.NoError(t, owner.Delete(ctx, name))
 		}
+		require.NoError(t, owner.Create(ctx, "target", edge.Secret{"v": "old"}))
+		require.NoError(t, owner.Update(ctx, "target", edge.Secret{"v": "original"}))
 	}
 	// unchanged asserts a refused cell changed nothing in the scope.
 	unchanged := func(t *testing.T, owner scopes.Ops) {
@@ -265,12 +263,12 @@ func TestAccessMatrix(t *testing.T) {
 					unexpected++
 				}
 			}()
-			reset(t)
 			sess := w.sessions[c.principal]
 			owner := scopes.User(w.sessions["alice"])
 			if c.scope == "org" {
 				owner = scopes.Org(w.sessions["carol"])
 			}
+			reset(t, owner)
 			var err error
 			switch {
 			case c.via == "sdk" && c.scope == "user":
