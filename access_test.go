@@ -16,27 +16,32 @@ import (
 	"github.com/edgesdk/edge/internal/scopes"
 )
 
-// allowed says which of a scope's six operations a principal may do.
+// allowed says which of a scope's operations (the six and the history's
+// three) a principal may do.
 type allowed map[string]bool
 
 var (
-	allOps   = allowed{"list": true, "read": true, "create": true, "update": true, "delete": true, "wrap": true}
-	readOps  = allowed{"list": true, "read": true, "wrap": true}
+	allOps = allowed{"list": true, "read": true, "create": true, "update": true, "delete": true, "wrap": true,
+		"versions": true, "read-version": true, "rollback": true}
+	// readOps: members list, read and wrap the latest version and list
+	// the versions (numbers and times); older values and rollback are for
+	// admins.
+	readOps  = allowed{"list": true, "read": true, "wrap": true, "versions": true}
 	noOps    = allowed{}
-	opsOrder = []string{"list", "read", "create", "update", "delete", "wrap"}
+	opsOrder = []string{"list", "read", "create", "update", "delete", "wrap", "versions", "read-version", "rollback"}
 )
 
 // accessWorld is the demo layout of the access model, fresh for one test:
-// alice and bob are members of org acme, carol is its admin, dave is a
-// member of org globex, and nobody has a Vault identity but no Edge
-// policy.
+// alice and bob are members of org acme, carol is its admin, erin is both
+// its admin and a member, dave is a member of org globex, and nobody has
+// a Vault identity but no Edge policy.
 type accessWorld struct {
 	acme, globex string
 	users        map[string]edgetest.User
 	sessions     map[string]*edge.Session // each with Org acme
 }
 
-var principals = []string{"alice", "bob", "carol", "dave", "nobody"}
+var principals = []string{"alice", "bob", "carol", "dave", "erin", "nobody"}
 
 // newAccessWorld builds the demo layout with fresh users and orgs: the
 // real, least-privilege tokens of userpass logins, and a "nobody" with a
@@ -52,18 +57,19 @@ func newAccessWorld(t *testing.T) *accessWorld {
 		}
 		w.users[p] = vault.NewUser(t)
 	}
-	w.acme = vault.NewOrg(t, w.users["carol"])
+	w.acme = vault.NewOrg(t, w.users["carol"], w.users["erin"])
 	w.globex = vault.NewOrg(t)
 	vault.AddMember(t, w.acme, w.users["alice"])
 	vault.AddMember(t, w.acme, w.users["bob"])
+	vault.AddMember(t, w.acme, w.users["erin"])
 	vault.AddMember(t, w.globex, w.users["dave"])
 	ctx := context.Background()
 	admins, err := vault.Admin().Admins(ctx, w.acme)
 	require.NoError(t, err)
-	assert.Equal(t, []string{w.users["carol"].EntityID}, admins, "acme's admins")
+	assert.ElementsMatch(t, []string{w.users["carol"].EntityID, w.users["erin"].EntityID}, admins, "acme's admins")
 	members, err := vault.Admin().Members(ctx, w.acme)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{w.users["alice"].EntityID, w.users["bob"].EntityID}, members, "acme's members")
+	assert.ElementsMatch(t, []string{w.users["alice"].EntityID, w.users["bob"].EntityID, w.users["erin"].EntityID}, members, "acme's members")
 	for _, p := range principals {
 		w.sessions[p] = vault.Session(t, w.users[p], w.acme)
 	}
@@ -82,8 +88,9 @@ func (w *accessWorld) client(t *testing.T, p string) *api.Client {
 	return c
 }
 
-// rawOp does one of the six operations with plain vault/api calls on the
-// scope whose data and metadata paths are given.
+// rawOp does one of the operations with plain vault/api calls on the
+// scope whose data and metadata paths are given. The target secret has
+// two versions: "old", then "original".
 type rawOp func(ctx context.Context, c *api.Client, data, meta string) error
 
 var rawOps = map[string]rawOp{
@@ -120,9 +127,37 @@ var rawOps = map[string]rawOp{
 		}
 		return err
 	},
+	"versions": func(ctx context.Context, c *api.Client, data, meta string) error {
+		s, err := c.Logical().ReadWithContext(ctx, meta+"/target")
+		if err == nil && (s == nil || len(s.Data["versions"].(map[string]any)) != 2) {
+			return errors.New("metadata without the two versions")
+		}
+		return err
+	},
+	"read-version": func(ctx context.Context, c *api.Client, data, meta string) error {
+		s, err := c.Logical().ReadWithDataWithContext(ctx, data+"/target", map[string][]string{"version": {"1"}})
+		if err == nil && (s == nil || s.Data["data"].(map[string]any)["v"] != "old") {
+			return errors.New("version 1 read another value")
+		}
+		return err
+	},
+	"rollback": func(ctx context.Context, c *api.Client, data, meta string) error {
+		// What RollbackUserSecret sends: the metadata, version 1, then a
+		// write with check-and-set.
+		m, err := c.Logical().ReadWithContext(ctx, meta+"/target")
+		if err != nil {
+			return err
+		}
+		old, err := c.Logical().ReadWithDataWithContext(ctx, data+"/target", map[string][]string{"version": {"1"}})
+		if err != nil {
+			return err
+		}
+		_, err = c.Logical().WriteWithContext(ctx, data+"/target", map[string]any{"options": map[string]any{"cas": m.Data["current_version"]}, "data": old.Data["data"]})
+		return err
+	},
 }
 
-// sdkOp does one of the six operations through the SDK on ops's scope.
+// sdkOp does one of the operations through the SDK on ops's scope.
 func sdkOp(ctx context.Context, ops scopes.Ops, op string) error {
 	switch op {
 	case "list":
@@ -140,6 +175,20 @@ func sdkOp(ctx context.Context, ops scopes.Ops, op string) error {
 	case "wrap":
 		_, err := ops.Wrap(ctx, "target")
 		return err
+	case "versions":
+		vs, err := ops.Versions(ctx, "target")
+		if err == nil && len(vs) != 2 {
+			return fmt.Errorf("%d versions, want 2", len(vs))
+		}
+		return err
+	case "read-version":
+		v, err := ops.ReadVersion(ctx, "target", 1)
+		if err == nil && v["v"] != "old" && v["v"] != "theirs-old" {
+			return errors.New("version 1 read another value")
+		}
+		return err
+	case "rollback":
+		return ops.Rollback(ctx, "target", 1)
 	}
 	panic("unknown op " + op)
 }
@@ -160,16 +209,15 @@ func TestAccessMatrix(t *testing.T) {
 	orgData := vault.Mount() + "/data/edge/orgs/" + w.acme
 	orgMeta := vault.Mount() + "/metadata/edge/orgs/" + w.acme
 
-	// reset puts the target secrets back as their owners wrote them and
-	// removes anything planted.
-	reset := func(t *testing.T) {
+	// reset puts the target secret of owner's scope back as its owner
+	// wrote it, in two versions, and removes anything planted.
+	reset := func(t *testing.T, owner scopes.Ops) {
 		t.Helper()
-		for _, owner := range []scopes.Ops{scopes.User(w.sessions["alice"]), scopes.Org(w.sessions["carol"])} {
-			for _, name := range []string{"target", "planted"} {
-				require.NoError(t, owner.Delete(ctx, name))
-			}
-			require.NoError(t, owner.Create(ctx, "target", edge.Secret{"v": "original"}))
+		for _, name := range []string{"target", "planted"} {
+			require.NoError(t, owner.Delete(ctx, name))
 		}
+		require.NoError(t, owner.Create(ctx, "target", edge.Secret{"v": "old"}))
+		require.NoError(t, owner.Update(ctx, "target", edge.Secret{"v": "original"}))
 	}
 	// unchanged asserts a refused cell changed nothing in the scope.
 	unchanged := func(t *testing.T, owner scopes.Ops) {
@@ -177,6 +225,9 @@ func TestAccessMatrix(t *testing.T) {
 		got, err := owner.Read(ctx, "target")
 		require.NoError(t, err)
 		assert.Equal(t, edge.Secret{"v": "original"}, got)
+		vs, err := owner.Versions(ctx, "target")
+		require.NoError(t, err)
+		assert.Len(t, vs, 2, "no version written")
 		_, err = owner.Read(ctx, "planted")
 		assert.ErrorIs(t, err, edge.ErrNotFound)
 	}
@@ -186,11 +237,14 @@ func TestAccessMatrix(t *testing.T) {
 		allowed                   bool
 	}
 	var cells []cell
-	expectUserRaw := map[string]allowed{"alice": allOps, "bob": noOps, "carol": noOps, "dave": noOps, "nobody": noOps}
+	expectUserRaw := map[string]allowed{"alice": allOps, "bob": noOps, "carol": noOps, "dave": noOps, "erin": noOps, "nobody": noOps}
 	// Through the SDK a principal's user operations reach only their own
 	// user secrets; "nobody" has no Edge policy at all.
-	expectUserSDK := map[string]allowed{"alice": allOps, "bob": allOps, "carol": allOps, "dave": allOps, "nobody": noOps}
-	expectOrg := map[string]allowed{"alice": readOps, "bob": readOps, "carol": allOps, "dave": noOps, "nobody": noOps}
+	expectUserSDK := map[string]allowed{"alice": allOps, "bob": allOps, "carol": allOps, "dave": allOps, "erin": allOps, "nobody": noOps}
+	// erin, admin and member, has the admins' rights, older versions
+	// included (see package admin, "Policies of an admin who is also a
+	// member").
+	expectOrg := map[string]allowed{"alice": readOps, "bob": readOps, "carol": allOps, "dave": noOps, "erin": allOps, "nobody": noOps}
 	for _, p := range principals {
 		for _, op := range opsOrder {
 			cells = append(cells,
@@ -210,12 +264,12 @@ func TestAccessMatrix(t *testing.T) {
 					unexpected++
 				}
 			}()
-			reset(t)
 			sess := w.sessions[c.principal]
 			owner := scopes.User(w.sessions["alice"])
 			if c.scope == "org" {
 				owner = scopes.Org(w.sessions["carol"])
 			}
+			reset(t, owner)
 			var err error
 			switch {
 			case c.via == "sdk" && c.scope == "user":
@@ -226,7 +280,8 @@ func TestAccessMatrix(t *testing.T) {
 					for _, name := range []string{"target", "planted"} {
 						require.NoError(t, own.Delete(ctx, name))
 					}
-					require.NoError(t, own.Create(ctx, "target", edge.Secret{"v": "theirs"}))
+					require.NoError(t, own.Create(ctx, "target", edge.Secret{"v": "theirs-old"}))
+					require.NoError(t, own.Update(ctx, "target", edge.Secret{"v": "theirs"}))
 				}
 				err = sdkOp(ctx, own, c.op)
 			case c.via == "sdk":
@@ -256,7 +311,7 @@ func TestAccessMatrix(t *testing.T) {
 	}
 	t.Logf("access matrix: %d principals × %d operations × 2 scopes × 2 ways (SDK, raw vault/api): %d cells, %d unexpected",
 		len(principals), len(opsOrder), len(cells), unexpected)
-	assert.Len(t, cells, 120)
+	assert.Len(t, cells, 216)
 }
 
 // TestNoOneListsOtherNames: LIST on the folders above the user and org
@@ -331,33 +386,38 @@ func TestOtherOrgSecretsAreSeparate(t *testing.T) {
 	assert.ErrorIs(t, carolAtGlobex.Secrets.CreateOrgSecret(ctx, "h", edge.Secret{"v": 1}), edge.ErrPermissionDenied)
 }
 
-// TestWrapVersionByAdminAndMember (issue 19, defect 10): an org admin who
-// is also a member of the org may not wrap a given version: Vault merges
-// the members policy's denied_parameters for "version" into the admin's
-// rights, and answers 403. That is ErrPermissionDenied, with a message
-// that says why; it was reported as ErrBadEntry, a wrapping TTL outside
-// the path's limits, which no TTL could fix (sys/capabilities-self, asked
-// to tell the two apart, ignores parameters). A wrap of the latest
-// version still works, and an admin who is no member may wrap a version.
+// TestWrapVersionByAdminAndMember (issue 19, defect 10; issue 21): an
+// org admin who is also a member of the org may wrap a given version, as
+// an admin who is no member may: the members policy's data rule is a glob
+// that the admins' "+" rule takes priority over, so its version rule does
+// not reach admin-members. A member who is no admin may not: Vault
+// answers 403, ErrPermissionDenied, with a message that says why (a
+// version), not ErrBadEntry (a wrapping TTL outside the path's limits,
+// which no TTL could fix); the latest version without a version query
+// still wraps.
 func TestWrapVersionByAdminAndMember(t *testing.T) {
 	t.Parallel()
 	vault := edgetest.Start(t)
 	ctx := context.Background()
-	both, adminOnly := vault.NewUser(t), vault.NewUser(t)
+	both, adminOnly, member := vault.NewUser(t), vault.NewUser(t), vault.NewUser(t)
 	org := vault.NewOrg(t, both, adminOnly)
 	vault.AddMember(t, org, both)
+	vault.AddMember(t, org, member)
 	sess := vault.Session(t, both, org)
 	require.NoError(t, sess.Secrets.CreateOrgSecret(ctx, "db", edge.Secret{"v": "1"}))
 
-	_, err := sess.Secrets.WrapOrgSecret(ctx, "db", edge.WithWrapVersion())
+	for _, u := range []edgetest.User{both, adminOnly} {
+		w, err := vault.Session(t, u, org).Secrets.WrapOrgSecret(ctx, "db", edge.WithWrapVersion())
+		require.NoError(t, err, "an admin, member or not, may wrap a version")
+		assert.Equal(t, 1, w.Version)
+	}
+
+	m := vault.Session(t, member, org)
+	_, err := m.Secrets.WrapOrgSecret(ctx, "db", edge.WithWrapVersion())
 	require.ErrorIs(t, err, edge.ErrPermissionDenied)
 	assertOneKind(t, err)
 	assert.Contains(t, err.Error(), "version")
 	assert.NotContains(t, err.Error(), "wrapping ttl")
-
-	_, err = sess.Secrets.WrapOrgSecret(ctx, "db")
+	_, err = m.Secrets.WrapOrgSecret(ctx, "db")
 	require.NoError(t, err, "the latest version, without a version query, may be wrapped")
-	w, err := vault.Session(t, adminOnly, org).Secrets.WrapOrgSecret(ctx, "db", edge.WithWrapVersion())
-	require.NoError(t, err, "an admin who is no member may wrap a version")
-	assert.Equal(t, 1, w.Version)
 }

@@ -20,8 +20,10 @@
 //
 //   - User secrets are private to their user: no other user, not even an
 //     org admin, may list, read, write or wrap them.
-//   - Org secrets are listed, read and wrapped by every member of the org,
-//     and created, updated and deleted only by its admins.
+//   - Org secrets are listed, read and wrapped (latest version), and
+//     their version history listed, by every member of the org; they are
+//     created, updated and deleted, and their older versions read and
+//     rolled back, only by its admins.
 //
 // Vault enforces this, not the client: with ACL policies (one templated
 // user policy for all users, a members and an admins policy per org),
@@ -45,6 +47,12 @@
 // back one deleted meanwhile; Delete removes every version and the
 // metadata, so the name can be created again, and deleting a missing
 // secret is not an error; List returns the names, sorted.
+//
+// KV v2 keeps earlier versions: ListUserSecretVersions lists them (numbers
+// and times, newest first), ReadUserSecretVersion reads one, and
+// RollbackUserSecret writes one's value again as a new version, with
+// check-and-set (ErrConflict if someone wrote meanwhile); each has its org
+// twin.
 //
 // # Errors
 //

@@ -60,7 +60,9 @@ var (
 	ErrNoOrg = errors.New("session has no org")
 
 	// ErrConflict means Update lost the race against concurrent updates
-	// of the same secret more times than it retries.
+	// of the same secret more times than it retries, or a Rollback's write
+	// met another write of the secret made after it read the latest
+	// version (Rollback does not retry: nothing was written).
 	ErrConflict = errors.New("too many concurrent updates")
 
 	// ErrInvalidToken means Vault does not know a wrapping token: it is
@@ -123,7 +125,7 @@ var (
 //
 // Package admin's *admin.Error prints and matches the same way.
 type Error struct {
-	Op    string // "list", "read", "create", "update", "delete", "wrap", "new session", "with org", "unwrap", "lookup wrapped", "verify wrapped", "encode" or "decode"
+	Op    string // "list", "read", "create", "update", "delete", "wrap", "versions", "read version", "rollback", "new session", "with org", "unwrap", "lookup wrapped", "verify wrapped", "encode" or "decode"
 	Scope string // "user" or "org"; empty when no scope applies
 	Name  string // secret name; empty for list and session operations, and when the name is invalid (the cause then quotes at most its first bytes)
 	Kind  error  // one of the sentinel errors above, or nil when none applies

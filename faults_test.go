@@ -89,7 +89,7 @@ func newFaultFixture(t *testing.T, scope string) *faultFixture {
 func isWrite(r faultproxy.Request) bool { return r.Method != http.MethodGet && r.Method != "LIST" }
 
 // faultCases are the twelve operations (six per scope: the scope is the
-// fixture's) and the receiving side.
+// fixture's), the rollback, and the receiving side.
 func faultCases() []faultCase {
 	exists := func(t *testing.T, fx *faultFixture) {
 		require.NoError(t, fx.direct.Create(context.Background(), fx.name, fx.value))
@@ -133,6 +133,19 @@ func faultCases() []faultCase {
 			// A lost answer is checked with Vault before writing again:
 			// the update is applied once.
 			assert.Equal(t, 2, currentVersion(t, fx.session, fx.proxied.Name, fx.name), "updated once")
+		}},
+		{op: "rollback", write: true, on: isWrite, setup: func(t *testing.T, fx *faultFixture) {
+			exists(t, fx)
+			require.NoError(t, fx.direct.Update(context.Background(), fx.name, updated))
+		}, run: func(ctx context.Context, fx *faultFixture) error {
+			return fx.proxied.Rollback(ctx, fx.name, 1)
+		}, after: func(t *testing.T, fx *faultFixture) {
+			got, err := fx.direct.Read(context.Background(), fx.name)
+			require.NoError(t, err)
+			assert.Equal(t, fx.value["password"], got["password"])
+			// As for update: a lost answer is checked with Vault, the
+			// rollback is written once.
+			assert.Equal(t, 3, currentVersion(t, fx.session, fx.proxied.Name, fx.name), "rolled back once")
 		}},
 		{op: "delete", write: true, setup: exists, run: func(ctx context.Context, fx *faultFixture) error {
 			return fx.proxied.Delete(ctx, fx.name)
@@ -249,9 +262,9 @@ func TestFaultsOnce(t *testing.T) {
 //   - the deadline passed while Vault held the request (Delay):
 //     context.DeadlineExceeded, and ErrUnknownOutcome for a write.
 //
-// The exception is an update whose writes alone lose their answers after
-// Vault applied them: the SDK reads the version back, finds its own write
-// and succeeds, with the update applied once.
+// The exception is an update or a rollback whose writes alone lose their
+// answers after Vault applied them: the SDK reads the version back, finds
+// its own write and succeeds, with the write applied once.
 func TestFaultsEveryAttempt(t *testing.T) {
 	t.Parallel()
 	faultMatrix(t, "a fault on every attempt", func(t *testing.T, fault faultproxy.Fault, fc faultCase, fx *faultFixture) string {
@@ -266,7 +279,7 @@ func TestFaultsEveryAttempt(t *testing.T) {
 		defer cancel()
 		err := fc.run(ctx, fx)
 		committed := fault == faultproxy.Drop || fault == faultproxy.BadGateway502After
-		if fc.op == "update" && committed {
+		if (fc.op == "update" || fc.op == "rollback") && committed {
 			// Only its writes get the fault: Vault applied the first
 			// and the SDK reads it back as its own.
 			require.NoError(t, err)

@@ -54,3 +54,40 @@ func (s *SecretsService) DeleteOrgSecret(ctx context.Context, name string) error
 func (s *SecretsService) WrapOrgSecret(ctx context.Context, name string, opts ...WrapOption) (*WrappedSecret, error) {
 	return s.wrap(ctx, s.org, name, opts)
 }
+
+// ListOrgSecretVersions returns every version of the org's secret name
+// that Vault keeps, newest first: number, creation and deletion times,
+// and whether it was destroyed, never a value. Deleted and destroyed
+// versions are listed too. Members and admins of the org may list them.
+// It returns an error wrapping ErrNotFound if the secret does not exist.
+func (s *SecretsService) ListOrgSecretVersions(ctx context.Context, name string) ([]SecretVersion, error) {
+	return s.versions(ctx, s.org, name)
+}
+
+// ReadOrgSecretVersion returns the value of version n of the org's
+// secret name, read from Vault (never from the session's cache). Only the
+// org's admins may read a version by its number: Vault refuses members
+// (ErrPermissionDenied), as it refuses them any older value. It returns
+// an error wrapping ErrBadEntry, before any request, if n is not
+// positive, and ErrNotFound if that version was never written or is no
+// longer kept, or was deleted or destroyed (the error says which).
+func (s *SecretsService) ReadOrgSecretVersion(ctx context.Context, name string, n int) (Secret, error) {
+	return s.readVersion(ctx, s.org, name, n)
+}
+
+// RollbackOrgSecret writes the value of version n of the org's secret
+// name again, as a new latest version; the versions in between stay in
+// the history. Only the org's admins may (members get
+// ErrPermissionDenied). It writes with check-and-set on the latest
+// version it read, once: it returns an error wrapping ErrConflict, having
+// written nothing, if another write made a new version meanwhile. It
+// returns ErrBadEntry, before any request, if n is not positive;
+// ErrNotFound if the secret does not exist or its latest version is
+// deleted or destroyed (a rollback never brings a deleted secret back),
+// or if version n cannot be read (never written, no longer kept, deleted
+// or destroyed: the error says which); and ErrUndecodable if version n
+// holds a value this SDK cannot decode. A lost answer is decided as for
+// UpdateOrgSecret.
+func (s *SecretsService) RollbackOrgSecret(ctx context.Context, name string, n int) error {
+	return s.rollback(ctx, s.org, name, n)
+}

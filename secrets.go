@@ -25,17 +25,19 @@ import (
 // They are private to that user: Vault's policies, not this client, keep
 // every other token out. Org secrets live at
 // <mount>/data/<prefix>/orgs/<org>/<name>, where org is the session's org;
-// Vault's policies let every member of the org list, read and wrap them,
-// and only the org's admins create, update and delete them.
+// Vault's policies let every member of the org list, read and wrap them
+// and list their versions, and only the org's admins create, update and
+// delete them, read older versions and roll back.
 //
 // Besides the errors each method names, every method returns an error
 // wrapping ErrBadEntry if name is invalid (no request is sent),
 // ErrPermissionDenied if Vault refuses the request, ErrNoEntity (user
 // methods) if the session's token has no identity entity, and ErrNoOrg
 // (org methods) if the session has no org, ErrUnavailable if Vault could
-// not answer (sealed, unreachable, 5xx, 429), and, for Create, Update and
-// Delete, ErrUnknownOutcome if an attempt's answer was lost and the SDK
-// could not learn from Vault whether the change took effect. A cancelled
+// not answer (sealed, unreachable, 5xx, 429), and, for Create, Update,
+// Delete and Rollback, ErrUnknownOutcome if an attempt's answer was lost
+// and the SDK could not learn from Vault whether the change took effect.
+// A cancelled
 // or expired ctx gives an error matching ctx.Err(). Any other failure is
 // an *Error wrapping vault/api's error.
 //
@@ -417,11 +419,12 @@ func (s *SecretsService) createSecret(ctx context.Context, sc scope, name string
 
 // update writes with cas=<the current version>, so that the write
 // succeeds only if nobody wrote, or deleted, the secret since the
-// metadata read: a deleted secret is never brought back. If an attempt's
-// answer was lost and the retry then finds a newer version, update asks
-// Vault whether that version is its own write (see ownWrite); if Vault
-// cannot tell, it writes again: the value is written twice, as two
-// versions, which is harmless.
+// metadata read: a deleted secret is never brought back. If another
+// writer came first it reads the current version again and retries, at
+// most maxUpdateAttempts times, then ErrConflict. A lost answer is
+// decided by casWrite; if Vault cannot tell whether the version found is
+// the lost write's, update writes again: the value is written twice, as
+// two versions, which is harmless.
 func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string, value Secret) error {
 	if err := sc.check("update", name); err != nil {
 		return err
@@ -440,23 +443,58 @@ func (s *SecretsService) updateSecret(ctx context.Context, sc scope, name string
 			}
 			return err
 		}
-		tctx, attempts := vaultclient.Track(ctx)
-		err = s.write(tctx, sc, name, kvWriteBody(version, stored))
-		if err == nil {
+		switch res, err := s.casWrite(ctx, "update", sc, name, version, stored, start, &lost); res {
+		case casWritten:
 			return nil
+		case casFailed:
+			return err
 		}
-		lost = lost || attempts.Lost()
-		if !vaulterr.IsCASMismatch(err) {
-			if attempts.Lost() && s.ownWrite(ctx, sc, name, version+1, version, stored, start) == ours {
-				return nil
-			}
-			return sc.fail("update", name, writeKindOf(err, lost), err)
-		}
-		if attempts.Lost() && s.ownWrite(ctx, sc, name, version+1, version, stored, start) == ours {
-			return nil
-		}
+		// casTheirs or casUnsure: read the current version again.
 	}
 	return sc.fail("update", name, ErrConflict, fmt.Errorf("gave up after %d attempts", maxUpdateAttempts))
+}
+
+// casResult is what one check-and-set write (casWrite) did.
+type casResult int
+
+const (
+	casWritten casResult = iota // the write took effect: Vault said so, or ownWrite found it after a lost answer
+	casFailed                   // the write failed: the error says why
+	casTheirs                   // another writer made the next version first: nothing written
+	casUnsure                   // the next version exists, an attempt's answer was lost, and Vault could not tell whose it is
+)
+
+// casWrite writes stored (as kvValue encodes a value) as version+1 of
+// secret name in sc, with check-and-set on version, for operation op of
+// a call that started at start: the one write of update and rollback. If
+// an attempt's answer was lost it asks Vault whether version+1 is the
+// write's own (ownWrite). *lost records that an answer was lost, in this
+// call or an earlier one of the same operation: a failure after that is
+// ErrUnknownOutcome. casFailed comes with the operation's *Error; the
+// other results with vault/api's error of the write, or nil.
+func (s *SecretsService) casWrite(ctx context.Context, op string, sc scope, name string, version uint64, stored []byte, start time.Time, lost *bool) (casResult, error) {
+	tctx, attempts := vaultclient.Track(ctx)
+	err := s.write(tctx, sc, name, kvWriteBody(version, stored))
+	if err == nil {
+		return casWritten, nil
+	}
+	*lost = *lost || attempts.Lost()
+	if !vaulterr.IsCASMismatch(err) {
+		if attempts.Lost() && s.ownWrite(ctx, sc, name, version+1, version, stored, start) == ours {
+			return casWritten, nil
+		}
+		return casFailed, sc.fail(op, name, writeKindOf(err, *lost), err)
+	}
+	if !attempts.Lost() {
+		return casTheirs, err
+	}
+	switch s.ownWrite(ctx, sc, name, version+1, version, stored, start) {
+	case ours:
+		return casWritten, nil
+	case theirs:
+		return casTheirs, err
+	}
+	return casUnsure, err
 }
 
 // currentVersion returns the version number of the secret's live latest

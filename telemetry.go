@@ -137,6 +137,13 @@ var spanNames = map[opScope]string{
 	{"wrap", "user"}:   "edge.WrapUserSecret",
 	{"wrap", "org"}:    "edge.WrapOrgSecret",
 
+	{"versions", "user"}:     "edge.ListUserSecretVersions",
+	{"versions", "org"}:      "edge.ListOrgSecretVersions",
+	{"read version", "user"}: "edge.ReadUserSecretVersion",
+	{"read version", "org"}:  "edge.ReadOrgSecretVersion",
+	{"rollback", "user"}:     "edge.RollbackUserSecret",
+	{"rollback", "org"}:      "edge.RollbackOrgSecret",
+
 	{"lookup entity", "user"}: "edge.LookupEntityID",
 	{"unwrap", ""}:            "edge.Unwrap",
 	{"unwrap secret", ""}:     "edge.UnwrapSecret",

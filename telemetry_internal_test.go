@@ -40,7 +40,7 @@ func TestSpanNamesCoverEveryOperation(t *testing.T) {
 		assert.True(t, methods[strings.TrimPrefix(n, "edge.")], "spanNames[%v] = %s names no method", k, n)
 	}
 	assert.Equal(t, "edge.ReadOrgSecret", spanName("read", "org"))
-	assert.Equal(t, "edge.rollback org", spanName("rollback", "org"), "an operation without a row still gets a span")
+	assert.Equal(t, "edge.frobnicate org", spanName("frobnicate", "org"), "an operation without a row still gets a span")
 }
 
 // TestKindNames: each sentinel has a telemetry name, "not_found" for

@@ -17,8 +17,9 @@ import (
 
 // TestTLSPass runs the SDK over the dev Vault served over TLS, as every
 // production Vault is (vault/api then speaks HTTP/2): the twelve
-// operations, a wrap verified and unwrapped by a receiver, on a session
-// from NewSession and on one from a Client; and a Config.Auth login whose
+// operations and the history (versions, a version read, a rollback), a
+// wrap verified and unwrapped by a receiver, on a session from NewSession
+// and on one from a Client; and a Config.Auth login whose
 // token lives 2 s and at most 4 s, renewed and replaced while operations
 // run for 5 s without an error.
 func TestTLSPass(t *testing.T) {
@@ -70,6 +71,17 @@ func TestTLSPass(t *testing.T) {
 				require.NoError(t, err, ops.Name)
 				assert.Equal(t, w.Version, un.Version)
 				assert.Equal(t, "2", un.Value["v"])
+				vs, err := ops.Versions(ctx, name)
+				require.NoError(t, err, ops.Name)
+				require.Len(t, vs, 2, ops.Name)
+				assert.Equal(t, 2, vs[0].Number)
+				old, err := ops.ReadVersion(ctx, name, 1)
+				require.NoError(t, err, ops.Name)
+				assert.Equal(t, "1", old["v"])
+				require.NoError(t, ops.Rollback(ctx, name, 1), ops.Name)
+				got, err = ops.Read(ctx, name)
+				require.NoError(t, err, ops.Name)
+				assert.Equal(t, "1", got["v"], "rolled back")
 				require.NoError(t, ops.Delete(ctx, name), ops.Name)
 				_, err = ops.Read(ctx, name)
 				require.ErrorIs(t, err, edge.ErrNotFound, ops.Name)

@@ -56,3 +56,37 @@ func (s *SecretsService) DeleteUserSecret(ctx context.Context, name string) erro
 func (s *SecretsService) WrapUserSecret(ctx context.Context, name string, opts ...WrapOption) (*WrappedSecret, error) {
 	return s.wrap(ctx, s.userScope(ctx), name, opts)
 }
+
+// ListUserSecretVersions returns every version of the user's secret name
+// that Vault keeps, newest first: number, creation and deletion times,
+// and whether it was destroyed, never a value. Deleted and destroyed
+// versions are listed too. It returns an error wrapping ErrNotFound if
+// the secret does not exist.
+func (s *SecretsService) ListUserSecretVersions(ctx context.Context, name string) ([]SecretVersion, error) {
+	return s.versions(ctx, s.userScope(ctx), name)
+}
+
+// ReadUserSecretVersion returns the value of version n of the user's
+// secret name, read from Vault (never from the session's cache). It
+// returns an error wrapping ErrBadEntry, before any request, if n is not
+// positive, and ErrNotFound if that version was never written or is no
+// longer kept, or was deleted or destroyed (the error says which).
+func (s *SecretsService) ReadUserSecretVersion(ctx context.Context, name string, n int) (Secret, error) {
+	return s.readVersion(ctx, s.userScope(ctx), name, n)
+}
+
+// RollbackUserSecret writes the value of version n of the user's secret
+// name again, as a new latest version; the versions in between stay in
+// the history. It writes with check-and-set on the latest version it
+// read, once: it returns an error wrapping ErrConflict, having written
+// nothing, if another write made a new version meanwhile. It returns
+// ErrBadEntry, before any request, if n is not positive; ErrNotFound if
+// the secret does not exist or its latest version is deleted or
+// destroyed (a rollback never brings a deleted secret back), or if
+// version n cannot be read (never written, no longer kept, deleted or
+// destroyed: the error says which); and ErrUndecodable if version n holds
+// a value this SDK cannot decode. A lost answer is decided as for
+// UpdateUserSecret.
+func (s *SecretsService) RollbackUserSecret(ctx context.Context, name string, n int) error {
+	return s.rollback(ctx, s.userScope(ctx), name, n)
+}

@@ -402,38 +402,56 @@ func TestUnwrappedSecretNeverPrintsValue(t *testing.T) {
 	assert.Contains(t, out, "password")
 }
 
-// TestAdminAndMemberLostAnswer: the members policy's rule on versions
-// also holds an entity that is both admin and member of the org (Vault
-// merges it in), so after a lost answer the SDK cannot read the version
-// back by its number; the SDK then reads the latest version, which is
-// its write, and reports success as for an admin alone. Either way the
-// secret holds the value.
+// TestAdminAndMemberLostAnswer: after a lost answer the SDK reads its
+// write back by version number. An admin, and an admin who is also a
+// member (the members' data rule is a glob the admins' "+" rule takes
+// priority over), may read versions. An org whose policies predate that
+// layout (its members rule the same "+" path as the admins', so that
+// Vault merges the members' version rule into an admin-member's rights)
+// refuses the version read: ownWrite then reads the latest version,
+// which is its write, and reports success as well. Either way the secret
+// holds the value.
 func TestAdminAndMemberLostAnswer(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		member bool
-		want   error
+		name      string
+		member    bool
+		oldPolicy bool // the members policy of before the glob rule
 	}{
-		{"admin", false, nil},
-		{"admin and member", true, nil},
+		{"admin", false, false},
+		{"admin and member", true, false},
+		{"admin and member, old members policy", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
+			vault := edgetest.Start(t)
 			fx := newFaultFixture(t, "org")
+			org := fx.session.Org()
 			if tt.member {
-				require.NoError(t, edgetest.Start(t).Admin().AddMember(ctx, fx.session.Org(), fx.session.EntityID()))
+				require.NoError(t, vault.Admin().AddMember(ctx, org, fx.session.EntityID()))
 			}
-			fx.proxy.FailNext(1, faultproxy.Drop, isWrite)
-			err := fx.proxied.Create(ctx, fx.name, fx.value)
-			if tt.want == nil {
+			if tt.oldPolicy {
+				name, err := vault.Admin().OrgMembersPolicyName(org)
 				require.NoError(t, err)
-			} else {
-				require.ErrorIs(t, err, tt.want)
-				checkFaultError(t, fx, "create", err)
+				root := vault.RootClient(t)
+				text, err := root.Sys().GetPolicyWithContext(ctx, name)
+				require.NoError(t, err)
+				old := strings.Replace(text, "/orgs/"+org+"/*\"", "/orgs/"+org+"/+\"", 1)
+				require.NotEqual(t, text, old)
+				require.NoError(t, root.Sys().PutPolicyWithContext(ctx, name, old))
 			}
+			require.NoError(t, fx.direct.Create(ctx, "probe", edge.Secret{"v": "1"}))
+			_, err := fx.direct.ReadVersion(ctx, "probe", 1)
+			if tt.oldPolicy {
+				require.ErrorIs(t, err, edge.ErrPermissionDenied, "the old policy refuses an admin-member's version read")
+			} else {
+				require.NoError(t, err)
+			}
+
+			fx.proxy.FailNext(1, faultproxy.Drop, isWrite)
+			require.NoError(t, fx.proxied.Create(ctx, fx.name, fx.value))
 			got, err := fx.direct.Read(ctx, fx.name)
 			require.NoError(t, err)
 			assert.Equal(t, fx.value["password"], got["password"])

@@ -86,12 +86,13 @@ func WithWrapTTL(ttl time.Duration) WrapOption {
 // does), then wraps that version explicitly (?version=N): the token holds
 // version N even if the secret changes in between.
 //
-// The metadata read needs the read capability on the secret's metadata
-// path, which the user policy and the org admins policy grant and the org
-// members policy does not (and the members policy refuses the version
-// parameter, see package admin): an org member's wrap WithWrapVersion
-// fails with ErrPermissionDenied before any token is made. A secret whose
-// latest version is deleted is ErrNotFound, before any token is made.
+// The versioned read needs a policy that lets the token read a version
+// by its number: the user policy and the org admins policy do (an admin
+// who is also a member included), the org members policy refuses the
+// version parameter (see package admin): an org member's wrap
+// WithWrapVersion fails with ErrPermissionDenied and makes no token. A
+// secret whose latest version is deleted is ErrNotFound, before any
+// token is made.
 func WithWrapVersion() WrapOption {
 	return func(o *wrapOptions) { o.version = true }
 }
@@ -184,8 +185,9 @@ func (s *SecretsService) wrapSecret(ctx context.Context, sc scope, name string, 
 // max_wrapping_ttl with a bare 403, the same answer as any other refusal.
 // sys/capabilities-self tells a token that may read the path, but it
 // ignores parameters: a read of a version that the path's
-// denied_parameters refuse (the org members policy refuses "version", and
-// binds an admin who is also a member) is refused as well. So the 403 is
+// denied_parameters refuse (the org members policy refuses "version";
+// orgs whose policies predate the members' glob rule bind an admin who
+// is also a member to it too) is refused as well. So the 403 is
 // read as the TTL only for a read without a query, by a token that may
 // read the path; a refused version read is ErrPermissionDenied, saying
 // why.
@@ -197,7 +199,7 @@ func (s *SecretsService) wrapRefused(ctx context.Context, sc scope, name, ttl st
 		kind = ErrBadEntry
 	case kind != ErrPermissionDenied:
 	case versioned:
-		err = fmt.Errorf("vault refused the read of a given version; the path's policy may deny the version parameter (an org member, admin or not, may wrap only the latest version): %w", err)
+		err = fmt.Errorf("vault refused the read of a given version; the path's policy may deny the version parameter (an org member may wrap only the latest version): %w", err)
 	case s.canRead(ctx, sc.data+"/"+name):
 		kind = ErrBadEntry
 		err = fmt.Errorf("vault's policy does not allow a wrapping ttl of %s on this path (min_wrapping_ttl or max_wrapping_ttl): %w", ttl, err)

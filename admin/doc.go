@@ -5,8 +5,10 @@
 //     are private to that user: no other user, not even an org admin,
 //     can list, read, write or wrap them, nor list who has any.
 //   - An org's secrets, <mount>/data/<prefix>/orgs/<org>/<name>, can be
-//     listed, read and wrapped by the org's members and admins, and
-//     created, updated and deleted by its admins only.
+//     listed, read and wrapped (latest version), and their version
+//     history listed (numbers and times, no value), by the org's members
+//     and admins; older versions can be read, wrapped and rolled back to,
+//     and secrets created, updated and deleted, by its admins only.
 //
 // # Policies and groups
 //
@@ -23,19 +25,20 @@
 //     every edge user yourself (userpass users, auth roles, entities or a
 //     group of all users).
 //   - "edge-org-<org>-members": read on the org's data paths, the latest
-//     version only (see "Old versions" below), and list on its folder:
-//     enough for List, Read and Wrap.
+//     version only (see "Old versions" below), read on the metadata paths
+//     of single secret names, and list on its folder: enough for List,
+//     Read, Wrap and ListOrgSecretVersions (and watching for changes).
 //   - "edge-org-<org>-admins": what the members policy grants plus create
-//     and update on the data paths and read and delete on the metadata
-//     paths: enough for all six operations.
+//     and update on the data paths, every version, and delete on the
+//     metadata paths: enough for all six operations, the history, reading
+//     older versions and rollback.
 //
 // CreateOrg writes both org policies and creates two internal identity
 // groups of the same names, each carrying its policy; AddMember,
 // AddAdmin, RemoveMember and RemoveAdmin edit the groups' member entity
 // ids. The admins policy alone grants every org operation, so an admin
-// need not also be a member; an entity may be both (the two policies use
-// identical path strings, which Vault merges, so the union of their
-// capabilities applies, and the members' rule on old versions with it).
+// need not also be a member; an entity may be both, and then has exactly
+// the admins' rights (see "Policies of an admin who is also a member").
 // Receivers of wrapped secrets use sys/wrapping/unwrap and
 // sys/wrapping/lookup, which Vault's built-in "default" policy grants.
 //
@@ -80,16 +83,43 @@
 // admins: their policy has no such rule, so they can read, wrap and roll
 // back to older versions, and the edge SDK's Create and Update can check
 // a write whose answer was lost (they read that version back). Members
-// see only the latest version.
+// read only the latest version's value.
 //
-// Vault merges the denied_parameters of identical paths, so an entity
-// that is both member and admin of an org is held to the members' rule:
-// it cannot read older versions (after a lost answer the SDK then checks
-// its write against the latest version instead). Make admins admins only
-// (RemoveMember) where old versions matter. Giving the members a
-// different path instead, so that the admins' rule would win rather than
-// merge, takes a glob ("*"): Vault forbids "+*", and a glob would let
-// members read nested paths below the org.
+// Members may still list the history (the metadata: version numbers,
+// creation and deletion times, never a value), so that they can see when
+// a secret changed and watch for changes, but not read, wrap or roll back
+// to an older value: a value a member could fetch could be wrapped and
+// handed on as if it were current, and values rotated away are for the
+// admins.
+//
+// # Policies of an admin who is also a member
+//
+// Vault 1.14 (vault/acl.go, CheckAllowedFromNonExactPaths) merges the
+// rules of a token's policies only where their path strings are
+// identical: their capabilities join, and so do their denied_parameters.
+// Where different wildcard paths match a request, it applies the one rule
+// of highest priority alone: the one whose first wildcard comes later,
+// and at the same position a "+" segment before a "*" glob. So the
+// members' data rule is the glob
+//
+//	<mount>/data/<prefix>/orgs/<org>/*   read, denied_parameters version
+//
+// and the admins' the segment
+//
+//	<mount>/data/<prefix>/orgs/<org>/+   create, read, update
+//
+// For a token holding both, Vault applies the admins' rule alone: an
+// admin who is also a member reads, wraps and rolls back older versions
+// as any admin does (the admins' rights are a superset of the members').
+// The folder and metadata rules use identical strings in both policies,
+// whose capabilities merge (an admin-member gets read and delete on the
+// metadata). The glob also reaches nested paths below the org's folder
+// (<org>/a/b), which members may read: no edge policy can write there
+// (the admins' "+" is one segment) and edge secret names have no '/', so
+// nothing of edge's is there. (Vault forbids "+*".) Orgs created before
+// this layout get it when CreateOrg runs again for them (it rewrites a
+// policy that differs); until then an admin who is also a member is held
+// to the members' version rule.
 //
 // The other way to close the exposure, a max_versions of 1, drops the
 // history for everyone, root included: no rollback, and a version being

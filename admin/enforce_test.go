@@ -19,7 +19,7 @@ import (
 // These tests check that Vault itself enforces the access model, with raw
 // vault/api requests (not the edge SDK) shaped like the SDK's: tokens of
 // users holding only the policies Admin writes (through the "edge-user"
-// policy and the org groups) try the six operations on user and org
+// policy and the org groups) try the operations on user and org
 // secrets.
 
 // scope is a folder of secrets in a Vault: the KV v2 data and metadata
@@ -49,7 +49,7 @@ func seed(t *testing.T, sc scope) string {
 	return name
 }
 
-// kvOp is one of the six operations, done the way the SDK does it.
+// kvOp is one of the operations (the six, and the history ones), done the way the SDK does it.
 type kvOp struct {
 	name string
 	do   func(t *testing.T, c *api.Client, sc scope) error
@@ -114,6 +114,49 @@ var kvOps = []kvOp{
 		})
 		return err
 	}},
+	{"versions", func(t *testing.T, c *api.Client, sc scope) error {
+		// GET the metadata: every version's number and times, no value.
+		name := seed(t, sc)
+		m, err := c.Logical().ReadWithContext(context.Background(), sc.meta+"/"+name)
+		if err == nil && (m == nil || len(m.Data["versions"].(map[string]any)) != 1) {
+			return errors.New("metadata without versions")
+		}
+		return err
+	}},
+	{"read-version", func(t *testing.T, c *api.Client, sc scope) error {
+		// GET ?version=1 of a secret whose latest version is 2.
+		name := seedTwice(t, sc)
+		s, err := c.Logical().ReadWithDataWithContext(context.Background(), sc.data+"/"+name, map[string][]string{"version": {"1"}})
+		if err == nil && (s == nil || s.Data["data"].(map[string]any)["v"] != "seed") {
+			return errors.New("read of version 1 returned another value")
+		}
+		return err
+	}},
+	{"rollback", func(t *testing.T, c *api.Client, sc scope) error {
+		// Read version 1, then write it as version 3 with cas=2, as
+		// RollbackUserSecret does.
+		name := seedTwice(t, sc)
+		ctx := context.Background()
+		m, err := c.Logical().ReadWithContext(ctx, sc.meta+"/"+name)
+		if err != nil {
+			return err
+		}
+		old, err := c.Logical().ReadWithDataWithContext(ctx, sc.data+"/"+name, map[string][]string{"version": {"1"}})
+		if err != nil {
+			return err
+		}
+		_, err = c.Logical().WriteWithContext(ctx, sc.data+"/"+name, map[string]any{
+			"options": map[string]any{"cas": m.Data["current_version"]},
+			"data":    old.Data["data"],
+		})
+		if err == nil {
+			s, rerr := sc.v.RootClient(t).Logical().ReadWithContext(ctx, sc.data+"/"+name)
+			require.NoError(t, rerr)
+			assert.Equal(t, "seed", s.Data["data"].(map[string]any)["v"], "version 3 holds version 1's value")
+			assert.Equal(t, json.Number("3"), s.Data["metadata"].(map[string]any)["version"])
+		}
+		return err
+	}},
 	{"delete", func(t *testing.T, c *api.Client, sc scope) error {
 		// DELETE the metadata: every version goes.
 		name := seed(t, sc)
@@ -127,9 +170,22 @@ var kvOps = []kvOp{
 	}},
 }
 
+// seedTwice writes a fresh secret in sc with the root token, "seed" then
+// "rotated", and returns its name.
+func seedTwice(t *testing.T, sc scope) string {
+	t.Helper()
+	name := seed(t, sc)
+	_, err := sc.v.RootClient(t).Logical().WriteWithContext(context.Background(), sc.data+"/"+name,
+		map[string]any{"data": map[string]any{"v": "rotated"}})
+	require.NoError(t, err)
+	return name
+}
+
 const (
-	allOps   = "list read wrap create update delete"
-	readOps  = "list read wrap"
+	allOps = "list read wrap create update delete versions read-version rollback"
+	// readOps: members list, read and wrap the latest version, and list
+	// the versions (numbers and times), never an older value.
+	readOps  = "list read wrap versions"
 	noOps    = ""
 	denied   = 403
 	noStatus = 0
@@ -406,8 +462,9 @@ func TestEnforceCaseSensitiveOrgs(t *testing.T) {
 // versions: members read, wrap and list the latest version as before, and
 // Vault refuses them any read with the version parameter (any value, any
 // spelling of the name), plain or wrapped; admins read and wrap older
-// versions; an entity in both groups is held to the members' rule (Vault
-// merges the denied_parameters of identical paths).
+// versions; so does an entity in both groups: the members' data rule is a
+// glob ("<org>/*") and the admins' a "+" at the same position, which
+// Vault prefers, applying the admins' rule alone (no version rule).
 func TestEnforceOldVersions(t *testing.T) {
 	t.Parallel()
 	v := edgetest.Start(t)
@@ -482,7 +539,7 @@ func TestEnforceOldVersions(t *testing.T) {
 	}{
 		{"member", member.Token, false},
 		{"admin", orgAdmin.Token, true},
-		{"member and admin", both.Token, false},
+		{"member and admin", both.Token, true},
 	}
 	for _, pr := range principals {
 		t.Run(pr.name, func(t *testing.T) {
@@ -575,6 +632,49 @@ func TestOldVersionsMaxVersions(t *testing.T) {
 			}
 			require.NotNil(t, s)
 			assert.Equal(t, "old", s.Data["data"].(map[string]any)["v"])
+		})
+	}
+}
+
+// TestEnforceNestedOrgPaths checks what the members' data glob
+// ("<org>/*") reaches beyond one secret name: members (and admin-members)
+// may read nested paths below the org's folder, but no edge policy lets
+// anyone write there (the admins' rule is one "+" segment), so edge
+// never has anything there to read; admins alone reach no nested path.
+func TestEnforceNestedOrgPaths(t *testing.T) {
+	t.Parallel()
+	v := edgetest.Start(t)
+	a := newAdmin(t, v, admin.Config{})
+	ctx := context.Background()
+	org := edgetest.UniqueName("org")
+	require.NoError(t, a.CreateOrg(ctx, org))
+	member, orgAdmin, both := v.NewUser(t), v.NewUser(t), v.NewUser(t)
+	require.NoError(t, a.AddMember(ctx, org, member.EntityID))
+	require.NoError(t, a.AddAdmin(ctx, org, orgAdmin.EntityID))
+	require.NoError(t, a.AddMember(ctx, org, both.EntityID))
+	require.NoError(t, a.AddAdmin(ctx, org, both.EntityID))
+	nested := orgScope(v, org).data + "/" + edgetest.UniqueName("dir") + "/x"
+	_, err := v.RootClient(t).Logical().WriteWithContext(ctx, nested, map[string]any{"data": map[string]any{"v": "root's"}})
+	require.NoError(t, err)
+
+	tests := []struct {
+		name        string
+		token       string
+		read, write int // wanted status: 0 (allowed) or 403
+	}{
+		{"member", member.Token, noStatus, denied},
+		{"admin", orgAdmin.Token, denied, denied},
+		{"member and admin", both.Token, noStatus, denied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(t, v, tt.token)
+			_, err := c.Logical().ReadWithContext(ctx, nested)
+			assert.Equal(t, tt.read, status(err), "read: %v", err)
+			_, err = c.Logical().WriteWithContext(ctx, nested, map[string]any{"data": map[string]any{"v": "w"}})
+			assert.Equal(t, tt.write, status(err), "write (update): %v", err)
+			_, err = c.Logical().WriteWithContext(ctx, nested+"-new", map[string]any{"options": map[string]any{"cas": 0}, "data": map[string]any{"v": "w"}})
+			assert.Equal(t, tt.write, status(err), "write (create): %v", err)
 		})
 	}
 }

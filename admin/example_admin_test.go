@@ -215,7 +215,10 @@ func ExampleUserPolicy() {
 	// }
 }
 
-// Members list, read and wrap the latest version of the org's secrets.
+// Members list, read and wrap the latest version of the org's secrets, and
+// read their version metadata (history without values). The data rule is a
+// glob so that, for an admin who is also a member, Vault applies the
+// admins' "+" rule alone.
 func ExampleOrgMembersPolicy() {
 	text, err := admin.OrgMembersPolicy("secret", "edge", "acme")
 	if err != nil {
@@ -223,12 +226,15 @@ func ExampleOrgMembersPolicy() {
 	}
 	fmt.Println(rules(text))
 	// Output:
-	// path "secret/data/edge/orgs/acme/+" {
+	// path "secret/data/edge/orgs/acme/*" {
 	//   capabilities = ["read"]
 	//   denied_parameters = {"version" = []}
 	// }
 	// path "secret/metadata/edge/orgs/acme/" {
 	//   capabilities = ["list"]
+	// }
+	// path "secret/metadata/edge/orgs/acme/+" {
+	//   capabilities = ["read"]
 	// }
 }
 

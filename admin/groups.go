@@ -92,7 +92,7 @@ func (a *Admin) writeGroup(ctx context.Context, op, org string, r role, existing
 
 // AddMember makes the identity entity entityID a member of org: it adds
 // entityID to the org's members group, whose policy lets its members list,
-// read and wrap the org's secrets. Vault applies the change from the
+// read and wrap the org's secrets and list their versions. Vault applies the change from the
 // entity's next request on. Adding a member twice is not an error.
 //
 // AddMember returns an error wrapping edge.ErrBadEntry, before any

@@ -62,11 +62,13 @@ func UserPolicy(mount, prefix string) (string, error) {
 
 // OrgMembersPolicy returns the HCL text of the Vault ACL policy for the
 // members of org: list, read and wrap on the org's secrets,
-// <mount>/data/<prefix>/orgs/<org>/<name>, and nothing else. Members read
-// and wrap the latest version only: the policy denies the KV v2 version
-// parameter (denied_parameters), so that no member can wrap a value the
-// admins have rotated away (see "Old versions" in the package
-// documentation).
+// <mount>/data/<prefix>/orgs/<org>/<name>, and read on their metadata
+// (version numbers and times, never a value), and nothing else. Members
+// read and wrap the latest version only: the policy denies the KV v2
+// version parameter (denied_parameters), so that no member can wrap a
+// value the admins have rotated away (see "Old versions" in the package
+// documentation). Its data rule is a glob, <org>/*, so that Vault applies
+// the admins policy's <org>/+ rule alone to an admin who is also a member.
 //
 // The error wraps edge.ErrBadEntry if mount or prefix is not a valid edge
 // path (see UserPolicy) or org is not a valid name (edge.ValidName).
@@ -77,10 +79,12 @@ func OrgMembersPolicy(mount, prefix, org string) (string, error) {
 // OrgAdminsPolicy returns the HCL text of the Vault ACL policy for the
 // admins of org: all six edge operations (list, read, wrap, create, update,
 // delete) on the org's secrets, <mount>/data/<prefix>/orgs/<org>/<name>,
-// and nothing else, older versions included. It grants everything the
-// members policy grants, so an admin need not also be a member; an admin
-// who is also a member is held to the members policy's rule against
-// reading older versions (Vault merges it in).
+// and nothing else, older versions included (history, reading and
+// wrapping an older version, rollback). It grants everything the members
+// policy grants, so an admin need not also be a member; an admin who is
+// also a member keeps the older versions: Vault applies this policy's
+// data rule alone, not the members' (see "Old versions" in the package
+// documentation).
 //
 // The error wraps edge.ErrBadEntry if mount or prefix is not a valid edge
 // path (see UserPolicy) or org is not a valid name (edge.ValidName).

@@ -100,6 +100,9 @@ func TestPolicies(t *testing.T) {
 		// scope is what every path must start with (after the mount's
 		// data/ or metadata/).
 		scope string
+		// glob is the one path allowed to hold a glob ("*"), if any: the
+		// members' data rule (see TestOrgPolicyPathsMatch).
+		glob string
 	}{
 		{
 			name:   "user default",
@@ -129,12 +132,14 @@ func TestPolicies(t *testing.T) {
 			marker: "# Managed by github.com/edgesdk/edge/admin: kind=org-members mount=secret prefix=edge org=acme",
 			scope:  "edge/orgs/acme/",
 			want: map[string][]string{
-				"secret/data/edge/orgs/acme/+":    {"read"},
-				"secret/metadata/edge/orgs/acme/": {"list"},
+				"secret/data/edge/orgs/acme/*":     {"read"},
+				"secret/metadata/edge/orgs/acme/":  {"list"},
+				"secret/metadata/edge/orgs/acme/+": {"read"},
 			},
 			denied: map[string]string{
-				"secret/data/edge/orgs/acme/+": `{"version" = []}`,
+				"secret/data/edge/orgs/acme/*": `{"version" = []}`,
 			},
+			glob: "secret/data/edge/orgs/acme/*",
 		},
 		{
 			name:   "org admins",
@@ -178,7 +183,9 @@ func TestPolicies(t *testing.T) {
 					denied[p] = r.denied
 				}
 				assert.True(t, r.commented, "path %q has no comment right above it", p)
-				assert.NotContains(t, p, "*", "path %q has a glob", p)
+				if p != tt.glob {
+					assert.NotContains(t, p, "*", "path %q has a glob", p)
+				}
 				_, rest, ok := strings.Cut(p, "/data/")
 				if !ok {
 					_, rest, ok = strings.Cut(p, "/metadata/")
@@ -193,11 +200,17 @@ func TestPolicies(t *testing.T) {
 	}
 }
 
-// TestOrgPolicyPathsMatch checks that the members and admins policies use
-// the same path strings wherever both grant something: Vault merges the
-// capabilities of identical paths only, so an entity in both groups gets
-// the union. Only the members' data rule denies a parameter (the version):
-// admins keep the secrets' history.
+// TestOrgPolicyPathsMatch checks how the members and admins policies
+// combine for a token holding both. Vault merges the rules of identical
+// path strings only; of different matching paths it applies the one of
+// highest priority alone (vault/acl.go, CheckAllowedFromNonExactPaths:
+// the later first wildcard wins, and at the same position "+" beats "*").
+// So the members' folder and metadata paths are the admins' very strings
+// (the union of capabilities applies), while the members' data rule, the
+// only one denying a parameter (the version), is the glob "<org>/*", with
+// the admins' "<org>/+" at the same position: an admin who is also a
+// member gets the admins' data rule alone, history included.
+// TestEnforceOldVersions shows Vault doing so.
 func TestOrgPolicyPathsMatch(t *testing.T) {
 	members, err := admin.OrgMembersPolicy("secret", "edge", "acme")
 	require.NoError(t, err)
@@ -207,7 +220,18 @@ func TestOrgPolicyPathsMatch(t *testing.T) {
 	require.NoError(t, err)
 	a, err := parsePolicy(admins)
 	require.NoError(t, err)
+	const glob = "secret/data/edge/orgs/acme/*"
 	for p, r := range m {
+		if p == glob {
+			plus := strings.TrimSuffix(p, "*") + "+"
+			if assert.Contains(t, a, plus, "the admins' rule at the glob's position") {
+				assert.Subset(t, a[plus].caps, r.caps, "admins have at least what members have on %q", plus)
+			}
+			assert.NotContains(t, a, p, "the admins policy must not hold the members' glob, or the rules would merge")
+			continue
+		}
+		assert.NotContains(t, p, "*", "only the members' data rule is a glob")
+		assert.Empty(t, r.denied, "only the members' data rule denies a parameter, %q does", p)
 		if assert.Contains(t, a, p) {
 			assert.Subset(t, a[p].caps, r.caps, "admins have at least what members have on %q", p)
 		}

@@ -35,6 +35,7 @@ type call struct {
 	stdout io.Writer
 	stderr io.Writer
 
+	version     int           // rollback's VERSION argument; read --version
 	org         bool          // --org, -o: the org's secrets
 	file        string        // --file: the value or the token
 	json        bool          // list --json
@@ -66,10 +67,15 @@ func init() {
 		{
 			name: "read", args: "NAME", summary: "print the secret's value, a JSON object",
 			about: "Read prints the value of the user's secret NAME (with --org, the org's) as one line of\n" +
-				"JSON on standard output, numbers spelled exactly as they were written.",
-			example: "edge-secrets read db-password | jq -r .password",
+				"JSON on standard output, numbers spelled exactly as they were written. With --version N\n" +
+				"it prints version N's value (see history; org secrets: admins only); a version that\n" +
+				"was deleted, destroyed or never written is exit 3.",
+			example: "edge-secrets read db-password | jq -r .password\n  edge-secrets read --version 2 db-password",
 			scoped:  true,
-			run:     runRead,
+			flags: func(fs *flag.FlagSet, c *call) {
+				fs.IntVar(&c.version, "version", 0, "print this version's value, a number `N` from history (default: the latest)")
+			},
+			run: runRead,
 		},
 		{
 			name: "create", args: "NAME", summary: "store a new secret; the value comes from --file or standard input",
@@ -100,6 +106,35 @@ func init() {
 			example: "edge-secrets delete db-password",
 			scoped:  true,
 			run:     runDelete,
+		},
+		{
+			name: "history", args: "NAME", summary: "print the secret's versions, newest first (--json: a JSON array)",
+			about: "History prints every version of the secret NAME that Vault keeps, newest first, one a\n" +
+				"line: the version number, when it was written, and its state: live, deleted (with\n" +
+				"when), deletion scheduled (with when; live until then) or destroyed. Never a value.\n" +
+				"With --json, a JSON array of {version, created_time, deletion_time, destroyed}\n" +
+				"(deletion_time null when none). Org members may see an org secret's history; reading\n" +
+				"an older value (read --version) and rollback are for org admins. A secret that does\n" +
+				"not exist is exit 3.",
+			example: "edge-secrets history db-password\n  edge-secrets history --org --json team-db",
+			scoped:  true,
+			flags: func(fs *flag.FlagSet, c *call) {
+				fs.BoolVar(&c.json, "json", false, "print a JSON array instead of one version a line")
+			},
+			run: runHistory,
+		},
+		{
+			name: "rollback", args: "NAME VERSION", summary: "write an older version's value again, as the new latest version",
+			about: "Rollback writes the value of version VERSION of the secret NAME again, as a new latest\n" +
+				"version (see history; org secrets: admins only); the versions in between stay in the\n" +
+				"history. It writes only if nobody else wrote the secret meanwhile: a concurrent write is\n" +
+				"exit 1 (conflict, nothing written; look at history and run it again if still wanted). A\n" +
+				"secret whose latest version is deleted is exit 3 (a rollback never brings it back), as\n" +
+				"is a VERSION that was deleted, destroyed or never written. A lost answer that Vault\n" +
+				"cannot settle is exit 10.",
+			example: "edge-secrets rollback db-password 2\n  edge-secrets rollback --org team-db 7",
+			scoped:  true,
+			run:     runRollback,
 		},
 		{
 			name: "wrap", args: "NAME", summary: "print a single-use wrapping token holding the value, as JSON",
@@ -174,7 +209,7 @@ func lookup(name string) *command {
 	return nil
 }
 
-// scope is one scope's six operations, so that every command is written
+// scope is one scope's operations, so that every command is written
 // once for user and org secrets.
 type scope struct {
 	name   string // "user" or "org"
@@ -185,14 +220,20 @@ type scope struct {
 	update func(context.Context, string, edge.Secret) error
 	delete func(context.Context, string) error
 	wrap   func(context.Context, string, ...edge.WrapOption) (*edge.WrappedSecret, error)
+
+	versions    func(context.Context, string) ([]edge.SecretVersion, error)
+	readVersion func(context.Context, string, int) (edge.Secret, error)
+	rollback    func(context.Context, string, int) error
 }
 
 func scopeOf(sess *edge.Session, org bool) scope {
 	x := sess.Secrets
 	if org {
-		return scope{"org", sess.Org(), x.ListOrgSecrets, x.ReadOrgSecret, x.CreateOrgSecret, x.UpdateOrgSecret, x.DeleteOrgSecret, x.WrapOrgSecret}
+		return scope{"org", sess.Org(), x.ListOrgSecrets, x.ReadOrgSecret, x.CreateOrgSecret, x.UpdateOrgSecret, x.DeleteOrgSecret, x.WrapOrgSecret,
+			x.ListOrgSecretVersions, x.ReadOrgSecretVersion, x.RollbackOrgSecret}
 	}
-	return scope{"user", "", x.ListUserSecrets, x.ReadUserSecret, x.CreateUserSecret, x.UpdateUserSecret, x.DeleteUserSecret, x.WrapUserSecret}
+	return scope{"user", "", x.ListUserSecrets, x.ReadUserSecret, x.CreateUserSecret, x.UpdateUserSecret, x.DeleteUserSecret, x.WrapUserSecret,
+		x.ListUserSecretVersions, x.ReadUserSecretVersion, x.RollbackUserSecret}
 }
 
 // describe names a secret for messages: `user secret "db"`, or `org
@@ -239,7 +280,13 @@ func runList(ctx context.Context, c *call) error {
 
 func runRead(ctx context.Context, c *call) error {
 	return c.withSession(ctx, func(sc scope) error {
-		s, err := sc.read(ctx, c.name)
+		var s edge.Secret
+		var err error
+		if c.version != 0 {
+			s, err = sc.readVersion(ctx, c.name, c.version)
+		} else {
+			s, err = sc.read(ctx, c.name)
+		}
 		if err != nil {
 			return err
 		}
@@ -277,6 +324,53 @@ func runDelete(ctx context.Context, c *call) error {
 			return err
 		}
 		fmt.Fprintf(c.stderr, "deleted %s\n", sc.describe(c.name))
+		return nil
+	})
+}
+
+func runHistory(ctx context.Context, c *call) error {
+	return c.withSession(ctx, func(sc scope) error {
+		vs, err := sc.versions(ctx, c.name)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			out := make([]versionOutput, len(vs))
+			for i, v := range vs {
+				out[i] = newVersionOutput(v)
+			}
+			return writeJSON(c.stdout, out)
+		}
+		now := time.Now()
+		for _, v := range vs {
+			if _, err := fmt.Fprintf(c.stdout, "%d\t%s\t%s\n", v.Number, v.CreatedTime.UTC().Format(time.RFC3339), versionState(v, now)); err != nil {
+				return fmt.Errorf("writing the output: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// versionState describes a version's state for history's lines, as of
+// now (the local clock: for display only).
+func versionState(v edge.SecretVersion, now time.Time) string {
+	switch {
+	case v.Destroyed:
+		return "destroyed"
+	case v.DeletionTime.IsZero():
+		return "live"
+	case v.DeletionTime.After(now):
+		return "deletion scheduled " + v.DeletionTime.UTC().Format(time.RFC3339)
+	}
+	return "deleted " + v.DeletionTime.UTC().Format(time.RFC3339)
+}
+
+func runRollback(ctx context.Context, c *call) error {
+	return c.withSession(ctx, func(sc scope) error {
+		if err := sc.rollback(ctx, c.name, c.version); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "rolled back %s: version %d's value is now the latest version\n", sc.describe(c.name), c.version)
 		return nil
 	})
 }

@@ -83,6 +83,8 @@ func misplacedTokens(token string) []commandLine {
 		switch {
 		case cmd.args == "NAME":
 			rest = []string{"s"}
+		case cmd.args == "NAME VERSION":
+			rest = []string{"s", "1"}
 		case cmd.name == "verify":
 			rest = []string{"--org", "acme", "--name", "s"}
 		}

@@ -152,6 +152,8 @@ func (c *call) check(positional []string) error {
 		return usageErrorf("%s takes %s: the %s comes from --file or standard input, never from the command line, where other users (ps) and the shell's history would see it", cmd.name, takes, cmd.reads)
 	case cmd.args == "NAME" && len(positional) > 1:
 		return usageErrorf("%s takes one NAME, not %d arguments", cmd.name, len(positional))
+	case cmd.args == "NAME VERSION" && len(positional) != 2:
+		return usageErrorf("%s takes a NAME and a VERSION, not %d arguments", cmd.name, len(positional))
 	case cmd.args == "" && len(positional) > 0:
 		return usageErrorf("%s takes no arguments", cmd.name)
 	case c.conn.timeout < 0:
@@ -159,7 +161,15 @@ func (c *call) check(positional []string) error {
 	case c.org && c.conn.org() == "":
 		return usageErrorf("--org needs an org: set EDGE_ORG or give --org-name NAME")
 	}
-	if cmd.args == "NAME" {
+	if cmd.args == "NAME VERSION" {
+		n, err := strconv.Atoi(positional[1])
+		if err != nil || n <= 0 {
+			// Not quoted either: it may be anything.
+			return inputErrorf("invalid VERSION (%d bytes): a version is a whole number from 1, as history prints it; nothing was sent", len(positional[1]))
+		}
+		c.version = n
+	}
+	if strings.HasPrefix(cmd.args, "NAME") {
 		c.name = positional[0]
 		if !edge.ValidName(c.name) {
 			// Never quoted: it may be a value or a token typed in the

@@ -62,6 +62,23 @@ type verifyOutput struct {
 	TTLSeconds   int64     `json:"ttl_seconds"`
 }
 
+// versionOutput is one version in history --json.
+type versionOutput struct {
+	Version      int        `json:"version"`
+	CreatedTime  time.Time  `json:"created_time"`
+	DeletionTime *time.Time `json:"deletion_time"` // null when none
+	Destroyed    bool       `json:"destroyed"`
+}
+
+func newVersionOutput(v edge.SecretVersion) versionOutput {
+	out := versionOutput{Version: v.Number, CreatedTime: v.CreatedTime.UTC(), Destroyed: v.Destroyed}
+	if !v.DeletionTime.IsZero() {
+		t := v.DeletionTime.UTC()
+		out.DeletionTime = &t
+	}
+	return out
+}
+
 // whoamiOutput is what whoami prints: never the token.
 type whoamiOutput struct {
 	EntityID   string `json:"entity_id"`

@@ -9,7 +9,7 @@ import (
 	"github.com/edgesdk/edge"
 )
 
-// Ops is one scope's six operations, bound to a session.
+// Ops is one scope's six operations and its history, bound to a session.
 type Ops struct {
 	Name   string // "user" or "org"
 	List   func(context.Context) ([]string, error)
@@ -18,16 +18,23 @@ type Ops struct {
 	Update func(context.Context, string, edge.Secret) error
 	Delete func(context.Context, string) error
 	Wrap   func(context.Context, string, ...edge.WrapOption) (*edge.WrappedSecret, error)
+
+	// The history: list the versions, read one, roll back to one.
+	Versions    func(context.Context, string) ([]edge.SecretVersion, error)
+	ReadVersion func(context.Context, string, int) (edge.Secret, error)
+	Rollback    func(context.Context, string, int) error
 }
 
 // User returns the operations on s's user secrets.
 func User(s *edge.Session) Ops {
 	x := s.Secrets
-	return Ops{"user", x.ListUserSecrets, x.ReadUserSecret, x.CreateUserSecret, x.UpdateUserSecret, x.DeleteUserSecret, x.WrapUserSecret}
+	return Ops{"user", x.ListUserSecrets, x.ReadUserSecret, x.CreateUserSecret, x.UpdateUserSecret, x.DeleteUserSecret, x.WrapUserSecret,
+		x.ListUserSecretVersions, x.ReadUserSecretVersion, x.RollbackUserSecret}
 }
 
 // Org returns the operations on the secrets of s's org.
 func Org(s *edge.Session) Ops {
 	x := s.Secrets
-	return Ops{"org", x.ListOrgSecrets, x.ReadOrgSecret, x.CreateOrgSecret, x.UpdateOrgSecret, x.DeleteOrgSecret, x.WrapOrgSecret}
+	return Ops{"org", x.ListOrgSecrets, x.ReadOrgSecret, x.CreateOrgSecret, x.UpdateOrgSecret, x.DeleteOrgSecret, x.WrapOrgSecret,
+		x.ListOrgSecretVersions, x.ReadOrgSecretVersion, x.RollbackOrgSecret}
 }
