@@ -1,6 +1,9 @@
 package edge
 
-import "context"
+import (
+	"context"
+	"iter"
+)
 
 // ListOrgSecrets returns the names of the org's secrets, sorted. An org
 // with no secrets gets an empty list, not an error.
@@ -53,4 +56,17 @@ func (s *SecretsService) DeleteOrgSecret(ctx context.Context, name string) error
 // the secret does not exist, and ErrBadEntry if the TTL is refused.
 func (s *SecretsService) WrapOrgSecret(ctx context.Context, name string, opts ...WrapOption) (*WrappedSecret, error) {
 	return s.wrap(ctx, s.org, name, opts)
+}
+
+// WatchOrgSecret watches the org's secret name and yields a Change each
+// time a poll finds it changed, as WatchUserSecret does for the user's
+// secrets, with the same options, errors and guarantees; it yields one
+// error wrapping ErrNoOrg, before any request, if the session has no org.
+//
+// Org members may watch too: their policy grants read on the org's
+// secret metadata, which holds version numbers and times and never a
+// value. A watch that read the data path instead would move the value
+// over the wire at every poll, to learn only whether it changed.
+func (s *SecretsService) WatchOrgSecret(ctx context.Context, name string, opts ...WatchOption) iter.Seq2[Change, error] {
+	return s.watch(ctx, "org", func(context.Context) scope { return s.org }, name, opts)
 }

@@ -129,8 +129,9 @@ func TestPolicies(t *testing.T) {
 			marker: "# Managed by github.com/edgesdk/edge/admin: kind=org-members mount=secret prefix=edge org=acme",
 			scope:  "edge/orgs/acme/",
 			want: map[string][]string{
-				"secret/data/edge/orgs/acme/+":    {"read"},
-				"secret/metadata/edge/orgs/acme/": {"list"},
+				"secret/data/edge/orgs/acme/+":     {"read"},
+				"secret/metadata/edge/orgs/acme/":  {"list"},
+				"secret/metadata/edge/orgs/acme/+": {"read"},
 			},
 			denied: map[string]string{
 				"secret/data/edge/orgs/acme/+": `{"version" = []}`,
