@@ -87,10 +87,10 @@ func WithWrapTTL(ttl time.Duration) WrapOption {
 // version N even if the secret changes in between.
 //
 // The metadata read needs the read capability on the secret's metadata
-// path, which the user policy and the org admins policy grant and the org
-// members policy does not (and the members policy refuses the version
-// parameter, see package admin): an org member's wrap WithWrapVersion
-// fails with ErrPermissionDenied before any token is made. A secret whose
+// path, which every Edge policy grants; the explicit version needs the
+// version parameter, which the org members policy refuses (see package
+// admin): an org member's wrap WithWrapVersion fails with
+// ErrPermissionDenied, and no token is made. A secret whose
 // latest version is deleted is ErrNotFound, before any token is made.
 func WithWrapVersion() WrapOption {
 	return func(o *wrapOptions) { o.version = true }

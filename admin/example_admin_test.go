@@ -215,7 +215,8 @@ func ExampleUserPolicy() {
 	// }
 }
 
-// Members list, read and wrap the latest version of the org's secrets.
+// Members list, read and wrap the latest version of the org's secrets,
+// and read their metadata (version numbers and times, never a value).
 func ExampleOrgMembersPolicy() {
 	text, err := admin.OrgMembersPolicy("secret", "edge", "acme")
 	if err != nil {
@@ -229,6 +230,9 @@ func ExampleOrgMembersPolicy() {
 	// }
 	// path "secret/metadata/edge/orgs/acme/" {
 	//   capabilities = ["list"]
+	// }
+	// path "secret/metadata/edge/orgs/acme/+" {
+	//   capabilities = ["read"]
 	// }
 }
 
