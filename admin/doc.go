@@ -23,8 +23,9 @@
 //     every edge user yourself (userpass users, auth roles, entities or a
 //     group of all users).
 //   - "edge-org-<org>-members": read on the org's data paths, the latest
-//     version only (see "Old versions" below), and list on its folder:
-//     enough for List, Read and Wrap.
+//     version only (see "Old versions" below), read on its metadata paths
+//     (version numbers and times, never a value), and list on its folder:
+//     enough for List, Read, Wrap and WatchOrgSecret.
 //   - "edge-org-<org>-admins": what the members policy grants plus create
 //     and update on the data paths and read and delete on the metadata
 //     paths: enough for all six operations.
