@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/edgesdk/edge"
 	"github.com/edgesdk/edge/edgetest"
@@ -611,4 +612,49 @@ func watchCost(tb testing.TB, kind string, n int, window time.Duration) (float64
 		perName[name]++
 	}
 	return float64(len(paths)) / float64(window/watchInterval), perName
+}
+
+// TestWatchLeavesNoGoroutine: a watch whose context ends during its wait,
+// and one the loop body breaks out of, leave no goroutine behind, on
+// NewSession and Client.Session sessions: the watch starts none. Not
+// parallel, so that no other test's goroutines come and go meanwhile.
+func TestWatchLeavesNoGoroutine(t *testing.T) {
+	vault := edgetest.Start(t)
+	u := vault.NewUser(t)
+	org := vault.NewOrg(t, u)
+	before := goleak.IgnoreCurrent()
+	ctx := context.Background()
+	for _, kind := range watchKinds {
+		cfg := vault.Config(u, org)
+		var sess *edge.Session
+		var closeAll func()
+		switch kind {
+		case "NewSession":
+			s, err := edge.NewSession(ctx, cfg)
+			require.NoError(t, err)
+			sess, closeAll = s, func() { _ = s.Close() }
+		case "Client.Session":
+			cfg.Client.ClearToken()
+			c, err := edge.NewClient(ctx, cfg)
+			require.NoError(t, err)
+			sess, err = c.Session(ctx, u.Token)
+			require.NoError(t, err)
+			closeAll = func() { _ = sess.Close(); _ = c.Close() }
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		n := 0
+		for _, err := range sess.Secrets.WatchUserSecret(wctx, "s", edge.WatchInterval(watchInterval)) {
+			require.NoError(t, err)
+			n++
+			time.AfterFunc(100*time.Millisecond, cancel) // during the wait
+		}
+		assert.Equal(t, 1, n, kind)
+		for _, err := range sess.Secrets.WatchOrgSecret(ctx, "s", edge.WatchInterval(watchInterval)) {
+			require.NoError(t, err)
+			break
+		}
+		cancel()
+		closeAll()
+	}
+	goleak.VerifyNone(t, before)
 }
