@@ -43,12 +43,14 @@ type Change struct {
 	// Destroyed is set when the latest version's data is destroyed (by
 	// other tools: Edge never destroys). Deleted may be set too.
 	Destroyed bool
-	// Recreated is set when a readable version appeared after the
+	// Recreated is set when a new readable version appeared after the
 	// secret was deleted: the secret did not exist at the poll before
-	// (or at the start of the watch) or its latest version was deleted
-	// or destroyed then, or the secret was deleted and created again
-	// between the two polls (seen by the versions' creation times, not
-	// their numbers alone: a secret created again starts at version 1).
+	// (or at the start of the watch), or its latest version was deleted
+	// or destroyed then and a newer one is readable now, or the secret
+	// was deleted and created again between the two polls (seen by the
+	// versions' creation times, not their numbers alone: a secret
+	// created again starts at version 1). A deleted version brought back
+	// by Vault's undelete is not Recreated.
 	Recreated bool
 	// Initial is set on the first Change of a watch, and only there: the
 	// state at the watch's first poll, whatever it is.

@@ -440,7 +440,8 @@ func TestWatchRecoversRevokedToken(t *testing.T) {
 // attempt answered 500) yields an error wrapping ErrUnavailable, and the
 // watch goes on, after a wait of about two intervals (the backoff), and
 // sees the change made meanwhile. NewSession and Client.Session watches
-// run side by side.
+// run side by side, with a Client session's user watch whose first
+// identity lookup finds Vault unavailable: it is retried at the next poll.
 func TestWatchUnavailable(t *testing.T) {
 	t.Parallel()
 	vault := edgetest.Start(t)
@@ -461,6 +462,22 @@ func TestWatchUnavailable(t *testing.T) {
 		c.events = runWatch(t, cancel, c.rig.sess.Secrets.WatchOrgSecret(ctx, "s", edge.WatchInterval(watchInterval)), nil, "")
 		cases = append(cases, c)
 	}
+	// A Client session's user watch whose identity lookup fails: the
+	// lookup is retried at the next poll.
+	u := vault.NewUser(t)
+	lookup := newWatchRig(t, vault, "Client.Session", u, "", 0)
+	lookup.setFault(func(r faultproxy.Request) faultproxy.Fault {
+		if strings.HasSuffix(r.Path, "/auth/token/lookup-self") {
+			return faultproxy.Status500
+		}
+		return faultproxy.None
+	})
+	lookupEvents := runWatch(t, cancel, lookup.sess.Secrets.WatchUserSecret(ctx, "s", edge.WatchInterval(watchInterval)), nil, "")
+	lookupFailed := nextEvent(t, lookupEvents, watchMaxWait)
+	require.ErrorIs(t, lookupFailed.err, edge.ErrUnavailable, "identity lookup")
+	assertOneKind(t, lookupFailed.err)
+	lookup.setFault(nil)
+
 	for _, c := range cases {
 		first := nextEvent(t, c.events, watchMaxWait)
 		require.NoError(t, first.err, c.kind)
@@ -481,6 +498,9 @@ func TestWatchUnavailable(t *testing.T) {
 		assert.Equal(t, edge.Change{Version: 2, Time: ev.change.Time}, ev.change, c.kind)
 		assert.GreaterOrEqual(t, ev.at.Sub(failedAt[i]), 2*watchInterval*9/10, "%s: the wait after a failed poll is doubled", c.kind)
 	}
+	ev := nextEvent(t, lookupEvents, watchMaxWait)
+	require.NoError(t, ev.err, "identity lookup: the watch went on")
+	assert.Equal(t, edge.Change{Deleted: true, Initial: true}, ev.change, "identity lookup")
 }
 
 // TestWatchStops: a watch ends, with no value after, when its context
