@@ -1,6 +1,9 @@
 package edge
 
-import "context"
+import (
+	"context"
+	"iter"
+)
 
 // ListOrgSecrets returns the names of the org's secrets, sorted. An org
 // with no secrets gets an empty list, not an error.
@@ -90,4 +93,17 @@ func (s *SecretsService) ReadOrgSecretVersion(ctx context.Context, name string, 
 // UpdateOrgSecret.
 func (s *SecretsService) RollbackOrgSecret(ctx context.Context, name string, n int) error {
 	return s.rollback(ctx, s.org, name, n)
+}
+
+// WatchOrgSecret watches the org's secret name and yields a Change each
+// time a poll finds it changed, as WatchUserSecret does for the user's
+// secrets, with the same options, errors and guarantees; it yields one
+// error wrapping ErrNoOrg, before any request, if the session has no org.
+//
+// Org members may watch too: their policy grants read on the org's
+// secret metadata, which holds version numbers and times and never a
+// value. A watch that read the data path instead would move the value
+// over the wire at every poll, to learn only whether it changed.
+func (s *SecretsService) WatchOrgSecret(ctx context.Context, name string, opts ...WatchOption) iter.Seq2[Change, error] {
+	return s.watch(ctx, "org", func(context.Context) scope { return s.org }, name, opts)
 }

@@ -143,6 +143,8 @@ var spanNames = map[opScope]string{
 	{"read version", "org"}:  "edge.ReadOrgSecretVersion",
 	{"rollback", "user"}:     "edge.RollbackUserSecret",
 	{"rollback", "org"}:      "edge.RollbackOrgSecret",
+	{"watch", "user"}:        "edge.WatchUserSecret", // one span per poll
+	{"watch", "org"}:         "edge.WatchOrgSecret",
 
 	{"lookup entity", "user"}: "edge.LookupEntityID",
 	{"unwrap", ""}:            "edge.Unwrap",

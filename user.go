@@ -1,6 +1,9 @@
 package edge
 
-import "context"
+import (
+	"context"
+	"iter"
+)
 
 // ListUserSecrets returns the names of the user's secrets, sorted. A user
 // with no secrets gets an empty list, not an error.
@@ -89,4 +92,59 @@ func (s *SecretsService) ReadUserSecretVersion(ctx context.Context, name string,
 // UpdateUserSecret.
 func (s *SecretsService) RollbackUserSecret(ctx context.Context, name string, n int) error {
 	return s.rollback(ctx, s.userScope(ctx), name, n)
+}
+
+// WatchUserSecret watches the user's secret name and yields a Change each
+// time a poll finds it changed. Range over it:
+//
+//	for ch, err := range sess.Secrets.WatchUserSecret(ctx, "db", edge.WatchInterval(time.Minute)) {
+//		if errors.Is(err, edge.ErrUnavailable) {
+//			continue // reported, still watching
+//		}
+//		if err != nil {
+//			return err // the watch has ended
+//		}
+//		... reload the secret (ch.Deleted, ch.Destroyed: it is gone) ...
+//	}
+//
+// The watch runs in the goroutine that ranges over it, and starts no
+// goroutine. It polls at once, then after each wait: one request per
+// poll (a read of the secret's KV v2 metadata, which holds version
+// numbers and times, never a value). Each wait is the interval
+// multiplied by a random factor in [0.9, 1.1], so that many watchers
+// started together do not poll together.
+//
+// The first poll yields the secret's state as a Change with Initial set,
+// whatever it is (a secret that does not exist is Version 0, Deleted):
+// a service that loads the secret in the loop body, on every Change,
+// misses no change made between its own read and the watch's start.
+// Later polls yield a Change only when the state differs from the one
+// yielded before.
+//
+// With Config.CacheTTL, the watch drops the session's cached value of
+// name before each Change is yielded, so that a read in the loop body
+// asks Vault.
+//
+// Errors: a yielded error wrapping ErrUnavailable (Vault, or the lookup
+// of the token's identity, could not answer) does not end the watch: it
+// waits twice as long after each such poll, up to 8 intervals (jittered
+// too), then the interval again after a poll that succeeds; it yields
+// the error of every such poll. Any other error is the last value
+// yielded: ErrBadEntry for an invalid name or interval (before any
+// request), ErrPermissionDenied if Vault refuses the poll (with
+// Config.Auth, after a new login as for every operation),
+// ErrNoEntity, ErrIdentityChanged. The watch ends without an error when
+// ctx ends, or when the loop body breaks out of the range; the next
+// range over the same value starts a new watch.
+//
+// A deletion that a deletion time schedules in the future (the mount's
+// delete_version_after) changes no metadata when it happens: the watch
+// reports it at the first poll after that time by the local clock. Every
+// other change is seen by the metadata alone.
+//
+// The secret's metadata is readable wherever the secret is: the Edge user
+// policy grants read on the user's metadata, and both org policies on
+// the org's (see package admin).
+func (s *SecretsService) WatchUserSecret(ctx context.Context, name string, opts ...WatchOption) iter.Seq2[Change, error] {
+	return s.watch(ctx, "user", s.userScope, name, opts)
 }
