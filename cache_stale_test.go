@@ -212,6 +212,7 @@ func attrOf(r slog.Record, key string) slog.Value {
 // stale serve of each outage has one Warn record, and no record holds a
 // value or the token.
 func TestCacheStaleDuringOutage(t *testing.T) {
+	t.Parallel()
 	for _, fault := range []faultproxy.Fault{faultproxy.Sealed, faultproxy.Reset} {
 		t.Run(fault.String(), func(t *testing.T) {
 			t.Parallel()
@@ -285,6 +286,7 @@ func TestCacheStaleDuringOutage(t *testing.T) {
 // the org), and ends the stale value: a later outage does not bring it
 // back.
 func TestCacheStaleNeverMasksAnswers(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	for _, tc := range []struct {
 		name   string
@@ -344,6 +346,7 @@ func TestCacheStaleNeverMasksAnswers(t *testing.T) {
 // times out first (Config.Timeout, the client's own request timeout)
 // gets ErrUnavailable from the refresh, and so the stale value.
 func TestCacheStaleDeadlines(t *testing.T) {
+	t.Parallel()
 	forEachStaleKind(t, []string{"user"}, func(t *testing.T, kind int, scope string) {
 		fx := newStaleFixture(t, kind, scope, func(c *api.Config) { c.Timeout = 300 * time.Millisecond })
 		ctx := context.Background()
@@ -373,6 +376,7 @@ func TestCacheStaleDeadlines(t *testing.T) {
 // whose vault/api client times out is ErrUnavailable, and a read whose
 // caller's deadline passes is the context's error alone.
 func TestCacheStaleClientTimeoutIsUnavailable(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	u := vault.NewUser(t)
 	p := newOutageProxy(t)
@@ -397,6 +401,7 @@ func TestCacheStaleClientTimeoutIsUnavailable(t *testing.T) {
 // the outage and fresh after it, never an error; the outage is reported
 // once and its end once.
 func TestCacheStaleConcurrent(t *testing.T) {
+	t.Parallel()
 	forEachStaleKind(t, []string{"user"}, func(t *testing.T, kind int, scope string) {
 		const readers = 32
 		fx := newStaleFixture(t, kind, scope, nil)
@@ -475,6 +480,7 @@ func TestCacheStaleConcurrent(t *testing.T) {
 // TestCacheStaleConfig: CacheStaleIfError must not be negative, and
 // needs CacheTTL.
 func TestCacheStaleConfig(t *testing.T) {
+	t.Parallel()
 	vault := edgetest.Start(t)
 	u := vault.NewUser(t)
 	for _, cfg := range []edge.Config{{CacheTTL: time.Second, CacheStaleIfError: -time.Second}, {CacheStaleIfError: time.Second}} {
