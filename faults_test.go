@@ -64,7 +64,7 @@ func fastRetries(addr string) *api.Config {
 func newFaultFixture(t *testing.T, scope string) *faultFixture {
 	t.Helper()
 	vault := edgetest.Start(t)
-	u := vault.NewUser(t)
+	u := tokenUser(t, vault)
 	org := vault.NewOrg(t, u)
 	p, err := faultproxy.New(vault.Addr())
 	require.NoError(t, err)

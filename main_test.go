@@ -62,7 +62,7 @@ func run(m *testing.M) int {
 func newSession(t testing.TB) *edge.Session {
 	t.Helper()
 	vault := edgetest.Start(t)
-	u := vault.NewUser(t)
+	u := tokenUser(t, vault)
 	return vault.Session(t, u, vault.NewOrg(t, u))
 }
 

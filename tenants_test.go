@@ -32,15 +32,8 @@ var tenants struct {
 	users map[*edgetest.Vault][]edgetest.User
 }
 
-// tenantRole is the token role that makes the tenants' tokens.
-const tenantRole = "edge-tenants"
-
-// tenantUsers returns n users of vault, made on the first call: tokens of
-// their own identity entity, holding only the Edge user policy, made with
-// auth/token/create and an entity alias (a token role allowing
-// "edge-tenant-*"), as a service's users would come from any auth
-// method. Userpass would do too, but its bcrypt makes each user cost
-// about 100 ms of CPU; these cost a request each.
+// tenantUsers returns n users of vault, made on the first call with
+// tokenUsers and shared by every caller after.
 func tenantUsers(t *testing.T, vault *edgetest.Vault, n int) []edgetest.User {
 	t.Helper()
 	tenants.mu.Lock()
@@ -49,38 +42,10 @@ func tenantUsers(t *testing.T, vault *edgetest.Vault, n int) []edgetest.User {
 		tenants.users = map[*edgetest.Vault][]edgetest.User{}
 	}
 	have := tenants.users[vault]
-	if len(have) >= n {
-		return have[:n]
+	if len(have) < n {
+		have = append(have, tokenUsers(t, vault, n-len(have))...)
+		tenants.users[vault] = have
 	}
-	ctx := context.Background()
-	root := vault.RootClient(t)
-	policy := vault.Admin().UserPolicyName()
-	_, err := root.Logical().WriteWithContext(ctx, "auth/token/roles/"+tenantRole, map[string]any{
-		"allowed_policies": []string{policy}, "allowed_entity_aliases": []string{"edge-tenant-*"}, "orphan": true,
-	})
-	require.NoError(t, err)
-	more := make([]edgetest.User, n-len(have))
-	var g errgroup.Group
-	g.SetLimit(8)
-	for i := range more {
-		g.Go(func() error {
-			name := edgetest.UniqueName("edge-tenant")
-			secret, err := root.Logical().WriteWithContext(ctx, "auth/token/create/"+tenantRole, map[string]any{
-				"entity_alias": name, "policies": []string{policy}, "ttl": "1h",
-			})
-			if err != nil {
-				return err
-			}
-			if secret == nil || secret.Auth == nil || secret.Auth.EntityID == "" {
-				return fmt.Errorf("token create for %s: no entity", name)
-			}
-			more[i] = edgetest.User{Name: name, Token: secret.Auth.ClientToken, EntityID: secret.Auth.EntityID}
-			return nil
-		})
-	}
-	require.NoError(t, g.Wait())
-	have = append(have, more...)
-	tenants.users[vault] = have
 	return have[:n]
 }
 
