@@ -18,8 +18,9 @@ import (
 // TestTLSPass runs the SDK over the dev Vault served over TLS, as every
 // production Vault is (vault/api then speaks HTTP/2): the twelve
 // operations and the history (versions, a version read, a rollback), a
-// wrap verified and unwrapped by a receiver, on a session from NewSession
-// and on one from a Client; and a Config.Auth login whose
+// wrap verified and unwrapped by a receiver, and a watch seeing an
+// update, on a session from NewSession and on one from a Client (traced,
+// with OpenTelemetry's SDK); and a Config.Auth login whose
 // token lives 2 s and at most 4 s, renewed and replaced while operations
 // run for 5 s without an error.
 func TestTLSPass(t *testing.T) {
@@ -32,7 +33,8 @@ func TestTLSPass(t *testing.T) {
 	cfg := vault.Config(u, org)
 	require.NotNil(t, cfg.Client, "edgetest's Config trusts the TLS Vault's CA")
 	shared := cfg.Client
-	c, err := edge.NewClient(ctx, edge.Config{Client: shared, Mount: vault.Mount(), Org: org})
+	tel := newRecordedTelemetry()
+	c, err := edge.NewClient(ctx, edge.Config{Client: shared, Mount: vault.Mount(), Org: org, TracerProvider: tel.tp, MeterProvider: tel.mp})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	fromClient, err := c.Session(ctx, u.Token)
@@ -87,6 +89,38 @@ func TestTLSPass(t *testing.T) {
 				require.ErrorIs(t, err, edge.ErrNotFound, ops.Name)
 			}
 		})
+		t.Run(tc.name+"/watch", func(t *testing.T) {
+			for _, ops := range []scopes.Ops{scopes.User(tc.sess), scopes.Org(tc.sess)} {
+				t.Run(ops.Name, func(t *testing.T) {
+					t.Parallel()
+					name := edgetest.UniqueName("tlswatch")
+					require.NoError(t, ops.Create(ctx, name, edge.Secret{"v": "1"}))
+					wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					defer cancel()
+					var seen []edge.Change
+					for ch, err := range ops.Watch(wctx, name, edge.WatchInterval(edge.MinWatchInterval)) {
+						require.NoError(t, err)
+						seen = append(seen, ch)
+						if ch.Initial {
+							require.NoError(t, ops.Update(ctx, name, edge.Secret{"v": "2"}))
+							continue
+						}
+						break
+					}
+					require.Len(t, seen, 2, "the initial state, then the update, over TLS")
+					assert.Equal(t, 1, seen[0].Version)
+					assert.Equal(t, 2, seen[1].Version)
+				})
+			}
+		})
+	}
+	// The Client's operations were traced over TLS too, one span each.
+	names := map[string]int{}
+	for _, s := range tel.spans.Ended() {
+		names[s.Name()]++
+	}
+	for _, n := range []string{"edge.ReadUserSecret", "edge.RollbackOrgSecret", "edge.WatchUserSecret", "edge.WatchOrgSecret"} {
+		assert.NotZero(t, names[n], "span %s over TLS", n)
 	}
 
 	t.Run("Config.Auth", func(t *testing.T) {
