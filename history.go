@@ -80,7 +80,7 @@ func (s *SecretsService) rollback(ctx context.Context, sc scope, name string, n 
 
 // checkVersion refuses an invalid name or a version number below 1
 // (ErrBadEntry) before call, which may check the mount with a request,
-// and logs the refusal as call would, with 0 attempts.
+// and logs and traces the refusal as call would, with 0 attempts.
 func (s *SecretsService) checkVersion(ctx context.Context, op string, sc scope, name string, n int) error {
 	var err error
 	switch {
@@ -89,8 +89,15 @@ func (s *SecretsService) checkVersion(ctx context.Context, op string, sc scope, 
 	case n <= 0:
 		err = sc.fail(op, name, ErrBadEntry, fmt.Errorf("version %d is not a version number: versions start at 1", n))
 	}
-	if err != nil && s.c.logger != nil {
+	if err == nil {
+		return nil
+	}
+	if s.c.logger != nil {
 		s.logCall(ctx, op, sc.name, name, err, 0, 0)
+	}
+	if t := s.c.tel; t != nil {
+		_, span := t.start(ctx, op, op, sc, name) // the refusal is an operation's span too, with 0 attempts
+		t.end(ctx, span, op, sc.name, err, nil, 0)
 	}
 	return err
 }

@@ -420,3 +420,41 @@ func TestTelemetryEmitsNoSecrets(t *testing.T) {
 	sort.Strings(keys)
 	t.Logf("%d spans: %v", len(spans), keys)
 }
+
+// TestTelemetryRefusedVersion: a version number below 1 is refused
+// before any request, and the refusal is an operation's span all the
+// same, with 0 attempts and error.type bad_entry, for the read of a
+// version and for a rollback, in both scopes.
+func TestTelemetryRefusedVersion(t *testing.T) {
+	t.Parallel()
+	vault := edgetest.Start(t)
+	ctx := context.Background()
+	rec := newRecordedTelemetry()
+	u := tokenUser(t, vault)
+	org := vault.NewOrg(t, u)
+	cfg := vault.Config(u, org)
+	cfg.TracerProvider, cfg.MeterProvider = rec.tp, rec.mp
+	sess, err := edge.NewSession(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sess.Close() })
+	for _, ops := range []scopes.Ops{scopes.User(sess), scopes.Org(sess)} {
+		_, err := ops.ReadVersion(ctx, "db", 0)
+		require.ErrorIs(t, err, edge.ErrBadEntry)
+		require.ErrorIs(t, ops.Rollback(ctx, "db", -1), edge.ErrBadEntry)
+	}
+	want := map[string]bool{
+		"edge.ReadUserSecretVersion": true, "edge.RollbackUserSecret": true,
+		"edge.ReadOrgSecretVersion": true, "edge.RollbackOrgSecret": true,
+	}
+	got := map[string]bool{}
+	for _, s := range rec.spans.Ended() {
+		got[s.Name()] = true
+		attrs := map[attribute.Key]attribute.Value{}
+		for _, a := range s.Attributes() {
+			attrs[a.Key] = a.Value
+		}
+		assert.Equal(t, "bad_entry", attrs["error.type"].AsString(), s.Name())
+		assert.Equal(t, int64(0), attrs["edge.attempts"].AsInt64(), s.Name())
+	}
+	assert.Equal(t, want, got)
+}
