@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -476,17 +477,21 @@ func checkKVBody(t *testing.T, body []byte) {
 // TestFastKVResponseLarge: bodies around fastBodyLimit, read into the
 // buffer or streamed past it, decode as encoding/json decodes them.
 func TestFastKVResponseLarge(t *testing.T) {
+	t.Parallel()
 	value := `{"a":"x","n":1.0,"s":"\u00e9\ud800"}`
 	for _, size := range []int{fastBodyLimit - 1, fastBodyLimit, fastBodyLimit + 1, fastBodyLimit + 2, 3 * fastBodyLimit} {
 		for _, tail := range []string{`}`, `}x`, `,}`} {
-			head := `{"data":{"data":` + value + `},"pad":"`
-			pad := size - len(head) - len(`"`) - len(tail)
-			body := []byte(head + strings.Repeat("p", pad) + `"` + tail)
-			require.Len(t, body, size)
-			checkKVBody(t, body)
-			// And a value that is itself large, after the limit.
-			body = []byte(`{"pad":"` + strings.Repeat("p", pad) + `","data":{"data":` + value + `}` + tail)
-			checkKVBody(t, body)
+			t.Run(fmt.Sprintf("%d%s", size, tail), func(t *testing.T) {
+				t.Parallel() // megabytes of JSON each: the package's slowest test under -race
+				head := `{"data":{"data":` + value + `},"pad":"`
+				pad := size - len(head) - len(`"`) - len(tail)
+				body := []byte(head + strings.Repeat("p", pad) + `"` + tail)
+				require.Len(t, body, size)
+				checkKVBody(t, body)
+				// And a value that is itself large, after the limit.
+				body = []byte(`{"pad":"` + strings.Repeat("p", pad) + `","data":{"data":` + value + `}` + tail)
+				checkKVBody(t, body)
+			})
 		}
 	}
 }
