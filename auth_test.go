@@ -145,8 +145,9 @@ func authSession(t testing.TB, method api.AuthMethod, logger *slog.Logger) *edge
 // Once the session has logged in again at the max TTL, its token is
 // revoked under it, and it logs in again and carries on. The run ends on
 // events, not on a timer: when the session has renewed its token 3 times
-// and replaced it 3 times (one of them after the revocation), about 9 s,
-// and fails if that takes longer than maxRun.
+// and replaced it 3 times, at least once at the max TTL and once after
+// the revocation (7 to 11 s; it ran 15 s before, asking the same), and
+// fails if that takes longer than maxRun.
 func TestAuthKeepsTokenAlive(t *testing.T) {
 	t.Parallel()
 	const (
@@ -189,7 +190,7 @@ func TestAuthKeepsTokenAlive(t *testing.T) {
 			}
 			done := func() bool {
 				renewals, relogins, recovered := counts()
-				return revoked.Load() && recovered >= 1 && relogins+recovered >= 3 && renewals >= 3
+				return revoked.Load() && recovered >= 1 && relogins >= 1 && relogins+recovered >= 3 && renewals >= 3
 			}
 			var stop atomic.Bool
 			var wg sync.WaitGroup
@@ -244,7 +245,7 @@ func TestAuthKeepsTokenAlive(t *testing.T) {
 			t.Logf("%s: %d operations in %v, %d failed; %d renewals, %d logins at the max TTL, %d after the revocation",
 				m.name, ops.Load(), run.Round(time.Millisecond), failures.Load(), renewals, relogins, recovered)
 			assert.Zero(t, failures.Load())
-			require.True(t, done(), "in %v: want 3 renewals and 3 replacements, one after the revocation", maxRun)
+			require.True(t, done(), "in %v: want 3 renewals and 3 replacements, one at the max TTL and one after the revocation", maxRun)
 			// A token lives at most 4 s and is replaced a little before
 			// (and once at the revocation): never more often than one
 			// replacement per 2 s of the run, plus the revocation's.
