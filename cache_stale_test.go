@@ -2,7 +2,9 @@ package edge_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -321,8 +323,11 @@ func TestCacheStaleNeverMasksAnswers(t *testing.T) {
 					edge.SetCacheClock(sess, fx.clock)
 					fx.cached = scopes.Org(sess)
 				}
+				require.NoError(t, fx.other.Create(ctx, "s2", staleValue("1")))
 				t0 := fx.clock.Now()
 				_, err := fx.read(t)
+				require.NoError(t, err)
+				_, err = fx.cached.Read(ctx, "s2") // a second name in the cache
 				require.NoError(t, err)
 				tc.change(t, fx, member)
 				fx.at(t0, staleTTL+time.Nanosecond)
@@ -335,6 +340,15 @@ func TestCacheStaleNeverMasksAnswers(t *testing.T) {
 				_, err = fx.read(t)
 				assert.ErrorIs(t, err, edge.ErrUnavailable, "the answer dropped the stale value")
 				assert.Zero(t, len(fx.warnings()))
+				// A refusal drops every cached value of the session, not
+				// only the refused name's: the token may be revoked, or the
+				// user removed from the org. A not-found drops its name only.
+				_, err = fx.cached.Read(ctx, "s2")
+				if errors.Is(tc.want, edge.ErrPermissionDenied) {
+					assert.ErrorIs(t, err, edge.ErrUnavailable, "no stale value of another name after a refusal")
+				} else {
+					assert.NoError(t, err, "another name's value is still served stale")
+				}
 			})
 		})
 	}
@@ -483,7 +497,11 @@ func TestCacheStaleConfig(t *testing.T) {
 	t.Parallel()
 	vault := edgetest.Start(t)
 	u := vault.NewUser(t)
-	for _, cfg := range []edge.Config{{CacheTTL: time.Second, CacheStaleIfError: -time.Second}, {CacheStaleIfError: time.Second}} {
+	for _, cfg := range []edge.Config{
+		{CacheTTL: time.Second, CacheStaleIfError: -time.Second},
+		{CacheStaleIfError: time.Second},
+		{CacheTTL: time.Second, CacheStaleIfError: math.MaxInt64}, // the sum would overflow
+	} {
 		cfg.Address, cfg.Token, cfg.Mount = vault.Addr(), u.Token, vault.Mount()
 		_, err := edge.NewSession(context.Background(), cfg)
 		assert.ErrorIs(t, err, edge.ErrBadEntry)

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -46,7 +47,11 @@ var (
 	errSealed  = &Error{Op: "read", Kind: ErrUnavailable, Err: errors.New("503 Vault is sealed")}
 	errGone    = &Error{Op: "read", Kind: ErrNotFound}
 	errRefused = &Error{Op: "read", Kind: ErrPermissionDenied}
-	errLost    = &Error{Op: "read", Kind: ErrUnknownOutcome, Err: errSealed}
+	// errLost is an ErrUnknownOutcome as a lost answer makes it: it
+	// matches ErrUnavailable too (a dropped connection), so only the
+	// cache's own rule against ErrUnknownOutcome keeps it from a stale
+	// serve.
+	errLost = &Error{Op: "read", Kind: ErrUnknownOutcome, Err: io.ErrUnexpectedEOF}
 )
 
 // staleFixture is a cache of TTL 1 min and stale-if-error 2 min on a
@@ -83,11 +88,14 @@ func TestCacheStaleIfError(t *testing.T) {
 		{"unavailable", context.Background(), errSealed, true, true},
 		{"not found", context.Background(), errGone, false, false},
 		{"refused", context.Background(), errRefused, false, false},
-		{"unknown outcome", context.Background(), errLost, false, false},
+		{"unknown outcome", context.Background(), errLost, false, true},
 		{"the caller's context ended", canceled, errSealed, false, true},
 		{"a context error of another caller", context.Background(), &Error{Op: "read", Err: context.Canceled}, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.err == errLost {
+				require.ErrorIs(t, errLost, ErrUnavailable, "a lost answer is also unavailable: the case the rule is for")
+			}
 			c, clock, k := staleFixture(t)
 			clock.Add(time.Minute + time.Nanosecond)
 			_, _, err := refresh(tc.ctx, c, k, tc.err)

@@ -3,6 +3,7 @@ package edge
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"time"
 
@@ -137,7 +138,8 @@ type Config struct {
 	// Vault), and the error otherwise. Any answer of Vault's is
 	// returned as it is, and drops the cached value: a 404 (the secret
 	// was deleted) is ErrNotFound, a 403 (the token was revoked, access
-	// taken away) ErrPermissionDenied, never a stale value. An error of
+	// taken away) ErrPermissionDenied, never a stale value; a refusal
+	// drops every cached value of the session, not only that name's. An error of
 	// the caller's context stays that error, and a stale value is never
 	// served once the context has ended, nor for ErrUnknownOutcome.
 	// The stale value comes once the refresh has failed, after
@@ -256,6 +258,11 @@ func resolve(cfg Config) (settings, error) {
 	}
 	if cfg.CacheStaleIfError > 0 && cfg.CacheTTL == 0 {
 		return settings{}, fmt.Errorf("cache stale-if-error %v without a cache TTL", cfg.CacheStaleIfError)
+	}
+	if cfg.CacheStaleIfError > math.MaxInt64-cfg.CacheTTL {
+		// CacheTTL + CacheStaleIfError would overflow and turn stale
+		// serving off rather than on.
+		return settings{}, fmt.Errorf("cache TTL %v plus stale-if-error %v is longer than a time.Duration can hold", cfg.CacheTTL, cfg.CacheStaleIfError)
 	}
 	if cfg.CacheSize < 0 {
 		return settings{}, fmt.Errorf("cache size %d is negative", cfg.CacheSize)

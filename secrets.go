@@ -98,17 +98,21 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 			return cloneSecret(v), nil
 		}
 	}
-	var staleSince time.Time // the refresh that answered after stale serves: when they began
+	var miss struct {
+		staleSince time.Time // the refresh that answered after stale serves: when they began
+		counted    bool      // the miss is counted, once however often call runs f
+	}
 	v, err := call(s, ctx, "read", sc, name, func(ctx context.Context) (Secret, error) {
 		if err := sc.check("read", name); err != nil {
 			return nil, err
 		}
-		if s.c.tel != nil {
+		if s.c.tel != nil && !miss.counted {
+			miss.counted = true
 			s.c.tel.cacheMiss(ctx, "read", sc.name)
 		}
 		v, since, err := s.cache.miss(ctx, key, func(ctx context.Context) (Secret, error) { return s.readSecret(ctx, sc, name) })
 		if !since.IsZero() {
-			staleSince = since
+			miss.staleSince = since
 		}
 		if err != nil {
 			if sv, st, ok := s.cache.stale(ctx, key, err); ok {
@@ -126,10 +130,16 @@ func (s *SecretsService) read(ctx context.Context, sc scope, name string) (Secre
 		}
 		return v, err
 	})
-	if !staleSince.IsZero() && s.c.logger != nil {
-		s.c.logger.LogAttrs(ctx, slog.LevelInfo, "edge: read: vault answers again after stale values were served",
+	if !miss.staleSince.IsZero() && s.c.logger != nil {
+		// Info when Vault answers with the value again; Warn when its
+		// answer is a refusal or a not-found that ends the stale serves.
+		level := slog.LevelInfo
+		if err != nil {
+			level = slog.LevelWarn
+		}
+		s.c.logger.LogAttrs(ctx, level, "edge: read: vault answers again after stale values were served",
 			slog.String("op", "read"), slog.String("scope", sc.name), slog.String("name", name),
-			slog.String("outcome", outcome(err)), slog.Duration("stale_for", time.Since(staleSince)))
+			slog.String("outcome", outcome(err)), slog.Duration("stale_for", time.Since(miss.staleSince)))
 	}
 	return v, err
 }
@@ -215,6 +225,7 @@ func call[T any](s *SecretsService, ctx context.Context, op string, sc scope, na
 	}
 	start := time.Now()
 	ctx, span := t.start(ctx, op, op, sc, name)
+	defer endOnPanic(span)
 	v, attempts, err := run(s, ctx, op, sc, name, f)
 	t.end(ctx, span, op, sc.name, err, attempts, time.Since(start))
 	return v, err
@@ -249,6 +260,14 @@ func run[T any](s *SecretsService, ctx context.Context, op string, sc scope, nam
 			v, err = f(tctx)
 		case s.token != "":
 			s.c.confirmRefusal(ctx, s.token)
+		}
+		if err != nil && s.cache != nil && errors.Is(err, ErrPermissionDenied) {
+			// A refusal that a new login did not cure drops every
+			// cached value of the session, not only this name's: the
+			// token may be revoked or the user removed from the org,
+			// and none of its values may be served again, stale during
+			// an outage (Config.CacheStaleIfError) or fresh.
+			s.cache.invalidateAll()
 		}
 	}
 	if s.c.logger != nil {

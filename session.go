@@ -133,6 +133,7 @@ func (s *Session) LookupEntityID(ctx context.Context) (string, error) {
 	}
 	start := time.Now()
 	ctx, span := t.start(ctx, "lookup entity", "lookup entity", scope{name: "user"}, "")
+	defer endOnPanic(span)
 	tctx, attempts := vaultclient.Track(ctx)
 	id, err := s.lookupEntityID(tctx)
 	t.end(ctx, span, "lookup entity", "user", err, attempts, time.Since(start))

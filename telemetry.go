@@ -27,7 +27,7 @@ const (
 	metricRetries     = "edge.retries"            // {request}: those of them the retry policy asked for after a failed attempt
 	metricRelogins    = "edge.relogins"           // {login}: logins after the first, with Config.Auth (outcome only)
 	metricCacheHits   = "edge.cache.hits"         // {read}: reads answered from the session's cache
-	metricCacheMisses = "edge.cache.misses"       // {read}: reads the cache sent to Vault
+	metricCacheMisses = "edge.cache.misses"       // {read}: reads the cache could not answer
 	metricStaleServes = "edge.cache.stale_serves" // {read}: stale values served while Vault was unavailable
 	metricDuration    = "edge.operation.duration" // s: each operation's latency, a cache hit's included
 )
@@ -102,7 +102,7 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*telemetry,
 	t.retries = counter(metricRetries, "{request}", "Requests the SDK's operations sent again after a failed attempt")
 	t.relogins = counter(metricRelogins, "{login}", "Logins after the first, with Config.Auth, by outcome")
 	t.hits = counter(metricCacheHits, "{read}", "Reads answered from the session's read cache")
-	t.misses = counter(metricCacheMisses, "{read}", "Reads the session's read cache had to send to Vault")
+	t.misses = counter(metricCacheMisses, "{read}", "Reads the session's read cache could not answer from memory (each asks Vault, or joins a request of the same name in flight)")
 	t.stale = counter(metricStaleServes, "{read}", "Stale cached values served because Vault was unavailable")
 	var err error
 	t.duration, err = m.Float64Histogram(metricDuration, metric.WithUnit("s"),
@@ -165,8 +165,9 @@ func spanName(op, scope string) string {
 }
 
 // start starts the span of operation op (its span named for spanOp) on
-// secret name in sc, a child of ctx's span if any.
-func (t *telemetry) start(ctx context.Context, spanOp, op string, sc scope, name string) (context.Context, trace.Span) {
+// secret name in sc, a child of ctx's span if any; opts are added to
+// the span's start options.
+func (t *telemetry) start(ctx context.Context, spanOp, op string, sc scope, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attrOperation.String(op))
 	if sc.name != "" {
@@ -178,7 +179,19 @@ func (t *telemetry) start(ctx context.Context, spanOp, op string, sc scope, name
 	if name != "" && ValidName(name) {
 		attrs = append(attrs, attrName.String(name))
 	}
-	return t.tracer.Start(ctx, spanName(spanOp, sc.name), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	opts = append(opts, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	return t.tracer.Start(ctx, spanName(spanOp, sc.name), opts...)
+}
+
+// endOnPanic, deferred right after start, ends span if the operation
+// panics (a value whose MarshalJSON panics, say) and panics on: no span
+// is left open.
+func endOnPanic(span trace.Span) {
+	if r := recover(); r != nil {
+		span.SetStatus(codes.Error, "panic")
+		span.End()
+		panic(r)
+	}
 }
 
 // end ends the span of operation op in scope with its outcome, and
@@ -210,15 +223,16 @@ func (t *telemetry) end(ctx context.Context, span trace.Span, op, scope string, 
 // cache, which began at start: a span of its own (0 attempts), a hit,
 // and its duration.
 func (t *telemetry) cacheHit(ctx context.Context, op string, sc scope, name string, start time.Time) {
-	ctx, span := t.start(ctx, op, op, sc, name)
+	ctx, span := t.start(ctx, op, op, sc, name, trace.WithTimestamp(start))
 	span.SetAttributes(attrCacheHit.Bool(true), attrAttempts.Int(0), attrRetries.Int(0))
 	span.End()
 	t.hits.Add(ctx, 1, metric.WithAttributeSet(metricAttrs(op, sc.name, "")))
 	t.duration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(metricAttrs(op, sc.name, "ok")))
 }
 
-// cacheMiss records a read in scope that the session's cache sent to
-// Vault, on the operation's span (ctx's).
+// cacheMiss records a read in scope that the session's cache could not
+// answer from memory, on the operation's span (ctx's): once per
+// operation, however often it asks Vault.
 func (t *telemetry) cacheMiss(ctx context.Context, op, scope string) {
 	trace.SpanFromContext(ctx).SetAttributes(attrCacheHit.Bool(false))
 	t.misses.Add(ctx, 1, metric.WithAttributeSet(metricAttrs(op, scope, "")))

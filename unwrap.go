@@ -251,6 +251,7 @@ func (c *Client) unwrap(ctx context.Context, spanOp, token string) (*UnwrappedSe
 	}
 	start := time.Now()
 	ctx, span := t.start(ctx, spanOp, "unwrap", scope{}, "")
+	defer endOnPanic(span)
 	tctx, attempts := vaultclient.Track(ctx)
 	u, err := unwrap(tctx, c.api, token)
 	t.end(ctx, span, "unwrap", "", err, attempts, time.Since(start))
