@@ -232,6 +232,18 @@ func TestTelemetryEmitsNoSecrets(t *testing.T) {
 			secrets = append(secrets, w.Token, w.Accessor)
 			_, err = ops.List(ctx)
 			require.NoError(t, err)
+			// The history, and one poll of a watch.
+			vs, err := ops.Versions(ctx, name)
+			require.NoError(t, err)
+			require.Len(t, vs, 2)
+			_, err = ops.ReadVersion(ctx, name, 1)
+			require.NoError(t, err)
+			require.NoError(t, ops.Rollback(ctx, name, 1))
+			for ch, err := range ops.Watch(ctx, name, edge.WatchInterval(edge.MinWatchInterval)) {
+				require.NoError(t, err)
+				require.True(t, ch.Initial)
+				break
+			}
 
 			// The failures each operation can meet.
 			_, err = ops.Read(ctx, "missing")
@@ -294,6 +306,33 @@ func TestTelemetryEmitsNoSecrets(t *testing.T) {
 	cancel()
 	_, err = svc.Secrets.ListOrgSecrets(cancelled)
 	require.ErrorIs(t, err, context.Canceled)
+	expired, cancelExpired := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancelExpired()
+	_, err = svc.Secrets.ListOrgSecrets(expired)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	// A stale serve (Config.CacheStaleIfError): the cached value has
+	// expired (a fake clock) and Vault answers as a sealed Vault does.
+	staleCfg := base()
+	staleCfg.Token, staleCfg.CacheStaleIfError = u.Token, time.Hour
+	staleSess, err := edge.NewSession(ctx, staleCfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = staleSess.Close() })
+	clock := edge.NewFakeClock()
+	edge.SetCacheClock(staleSess, clock)
+	require.NoError(t, staleSess.Secrets.CreateUserSecret(ctx, "tel-stale", value("stale")))
+	_, err = staleSess.Secrets.ReadUserSecret(ctx, "tel-stale")
+	require.NoError(t, err)
+	clock.Add(90 * time.Minute) // past CacheTTL (1 h), inside CacheTTL + CacheStaleIfError
+	p.SetRule(func(r faultproxy.Request) faultproxy.Fault {
+		if strings.HasSuffix(r.Path, "/tel-stale") {
+			return faultproxy.Sealed
+		}
+		return faultproxy.None
+	})
+	_, err = staleSess.Secrets.ReadUserSecret(ctx, "tel-stale")
+	require.NoError(t, err, "the stale value")
+	p.SetRule(nil)
 	badCfg := base()
 	badCfg.Client, badCfg.Address = nil, strings.Replace(vault.Addr(), "http://", "https://", 1)
 	badTLS, err := edge.NewClient(ctx, badCfg)
@@ -314,8 +353,9 @@ func TestTelemetryEmitsNoSecrets(t *testing.T) {
 	secrets = append(secrets, logins.tokens...)
 	logins.mu.Unlock()
 
-	// What was emitted.
+	// What was emitted: every span started has ended.
 	spans := rec.spans.Ended()
+	assert.Len(t, spans, len(rec.spans.Started()), "a span left open")
 	rm := rec.metrics(t)
 	spanText := dumpSpans(spans)
 	metricText, metricKeys := dumpMetrics(rm)
@@ -345,11 +385,13 @@ func TestTelemetryEmitsNoSecrets(t *testing.T) {
 	}
 	for _, method := range []string{"ListUserSecrets", "ReadUserSecret", "CreateUserSecret", "UpdateUserSecret", "DeleteUserSecret", "WrapUserSecret",
 		"ListOrgSecrets", "ReadOrgSecret", "CreateOrgSecret", "UpdateOrgSecret", "DeleteOrgSecret", "WrapOrgSecret",
-		"LookupEntityID", "Unwrap", "UnwrapSecret"} {
+		"LookupEntityID", "Unwrap", "UnwrapSecret",
+		"ListUserSecretVersions", "ReadUserSecretVersion", "RollbackUserSecret", "WatchUserSecret",
+		"ListOrgSecretVersions", "ReadOrgSecretVersion", "RollbackOrgSecret", "WatchOrgSecret"} {
 		assert.NotEmpty(t, byName["edge."+method], "no span edge.%s", method)
 	}
 	for _, kind := range []string{"not_found", "already_exists", "bad_entry", "permission_denied", "no_org", "no_entity", "invalid_token",
-		"undecodable", "unavailable", "unknown_outcome", "canceled", "config", "identity_changed"} {
+		"undecodable", "unavailable", "unknown_outcome", "canceled", "deadline_exceeded", "config", "identity_changed"} {
 		assert.True(t, kinds[kind], "no span with error.type %s", kind)
 	}
 	attrs := func(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
@@ -408,6 +450,16 @@ func TestTelemetryEmitsNoSecrets(t *testing.T) {
 	assert.GreaterOrEqual(t, sumOf(rm, "edge.requests", attribute.String("edge.operation", "create"), attribute.String("edge.outcome", "ok")), int64(4))
 	assert.GreaterOrEqual(t, sumOf(rm, "edge.retries", read, attribute.String("edge.outcome", "unavailable")), int64(2))
 	assert.Equal(t, int64(1), sumOf(rm, "edge.relogins", attribute.String("edge.outcome", "ok")))
+	assert.Equal(t, int64(1), sumOf(rm, "edge.cache.stale_serves", read, user), "one stale serve")
+	staleSpans := 0
+	for _, s := range byName["edge.ReadUserSecret"] {
+		if a := attrs(s); a["edge.cache.stale"].AsBool() {
+			staleSpans++
+			assert.Equal(t, "tel-stale", a["edge.secret.name"].AsString())
+			assert.NotContains(t, a, attribute.Key("error.type"), "a stale serve is a success")
+		}
+	}
+	assert.Equal(t, 1, staleSpans, "the stale serve's span says so")
 	assert.Contains(t, metricText, "metric edge.operation.duration unit=s")
 	assert.Contains(t, metricText, "edge.operation=read,edge.outcome=not_found,edge.scope=org")
 	if t.Failed() {
