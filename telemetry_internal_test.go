@@ -7,11 +7,14 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // TestSpanNamesCoverEveryOperation: every exported method of
@@ -113,4 +116,29 @@ func TestStaleServeInstrument(t *testing.T) {
 	assert.Nil(t, none)
 	none.staleServe(ctx, "read", "org")
 	none.relogin(nil)
+}
+
+// TestNoTelemetryNoAllocations: without providers, a cached read
+// allocates exactly what its deep copy of the value does, and nothing
+// for tracing or metrics; with the no-op providers it allocates more
+// (the span and metric options), so the measure can tell.
+func TestNoTelemetryNoAllocations(t *testing.T) {
+	value := Secret{"user": "app", "password": "x", "port": 5432}
+	hit := func(tel *telemetry) float64 {
+		c := &Client{tel: tel}
+		c.mountOK.Store(true)
+		s := &SecretsService{c: c, org: newScope("org", "secret", "edge/orgs/acme"), cache: newReadCache(time.Hour, 0, 10)}
+		s.cache.store(cacheKey{s.org.data, "db"}, value)
+		ctx := context.Background()
+		return testing.AllocsPerRun(200, func() {
+			if _, err := s.ReadOrgSecret(ctx, "db"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	clone := testing.AllocsPerRun(200, func() { _ = cloneSecret(value) })
+	assert.Equal(t, clone, hit(nil), "a hit without providers allocates its copy alone")
+	noop, err := newTelemetry(tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider())
+	require.NoError(t, err)
+	assert.Greater(t, hit(noop), clone, "with providers a hit allocates more: the measure is not blind")
 }
