@@ -174,12 +174,12 @@ func (s *SecretsService) versionBody(ctx context.Context, op string, sc scope, n
 			return nil, sc.fail(op, name, ErrNotFound, missingVersion(resp.Body, n, err))
 		}
 		if err != nil {
-			return nil, sc.fail(op, name, kindOf(err), err)
+			return nil, sc.fail(op, name, timedOut(ctx, err, kindOf(err)), err)
 		}
 		body := &bodyReader{r: resp.Body}
 		b, err := io.ReadAll(body)
 		if err != nil {
-			return nil, sc.fail(op, name, kindOf(err), err)
+			return nil, sc.fail(op, name, timedOut(ctx, err, kindOf(err)), err)
 		}
 		return b, nil
 	})

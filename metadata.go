@@ -54,18 +54,20 @@ func parseVaultTime(s string) (time.Time, error) {
 
 // readMetadata reads the KV v2 metadata of secret name in sc, for
 // operation op, in one request. A secret that does not exist (404) is an
-// error wrapping ErrNotFound. The caller has checked name and scope.
+// error wrapping ErrNotFound; a request that vault/api's own timeout
+// ended, ErrUnavailable (see timedOut). The caller has checked name and
+// scope.
 func (s *SecretsService) readMetadata(ctx context.Context, op string, sc scope, name string) (*kvMetadata, error) {
 	req := vaultclient.Request{Method: http.MethodGet, Path: sc.meta + "/" + name, Token: s.token, Gate: s.c.gate}
 	return vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (*kvMetadata, error) {
 		if err != nil {
-			return nil, sc.fail(op, name, readKindOf(err), err)
+			return nil, sc.fail(op, name, timedOut(ctx, err, readKindOf(err)), err)
 		}
 		var meta kvMetadata
 		body := &bodyReader{r: resp.Body}
 		if err := json.NewDecoder(body).Decode(&meta); err != nil {
 			if body.err != nil {
-				return nil, sc.fail(op, name, kindOf(body.err), body.err)
+				return nil, sc.fail(op, name, timedOut(ctx, body.err, kindOf(body.err)), body.err)
 			}
 			return nil, sc.fail(op, name, nil, errors.New("vault returned metadata that is not JSON"))
 		}
