@@ -15,12 +15,16 @@ import (
 
 // kvMetadata is the part of a KV v2 metadata read (GET
 // <mount>/metadata/<path>) that the SDK uses: the latest version's number
-// and every version Vault keeps. It carries no value.
+// and every version Vault keeps, and the time of the answer by Vault's
+// clock. It carries no value.
 type kvMetadata struct {
 	Data struct {
 		CurrentVersion uint64                       `json:"current_version"`
 		Versions       map[string]kvVersionMetadata `json:"versions"`
 	} `json:"data"`
+	// date is the answer's Date header (Vault's clock, truncated to the
+	// second), or the zero Time if it has none that parses.
+	date time.Time
 }
 
 // kvVersionMetadata is one version's entry in kvMetadata. Times are
@@ -71,6 +75,7 @@ func (s *SecretsService) readMetadata(ctx context.Context, op string, sc scope, 
 			}
 			return nil, sc.fail(op, name, nil, errors.New("vault returned metadata that is not JSON"))
 		}
+		meta.date, _ = http.ParseTime(resp.Header.Get("Date")) // none: the zero Time
 		return &meta, nil
 	})
 }

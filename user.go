@@ -139,8 +139,10 @@ func (s *SecretsService) RollbackUserSecret(ctx context.Context, name string, n 
 //
 // A deletion that a deletion time schedules in the future (the mount's
 // delete_version_after) changes no metadata when it happens: the watch
-// reports it at the first poll after that time by the local clock. Every
-// other change is seen by the metadata alone.
+// reports it at the first poll after that time by Vault's clock (the Date
+// of its answer, known to the second: a deletion less than a second away
+// is reported up to a second early), never the local clock. Every other
+// change is seen by the metadata alone.
 //
 // The secret's metadata is readable wherever the secret is: the Edge user
 // policy grants read on the user's metadata, and both org policies on
