@@ -125,7 +125,7 @@ var (
 //
 // Package admin's *admin.Error prints and matches the same way.
 type Error struct {
-	Op    string // "list", "read", "create", "update", "delete", "wrap", "versions", "read version", "rollback", "new session", "with org", "unwrap", "lookup wrapped", "verify wrapped", "encode" or "decode"
+	Op    string // "list", "read", "create", "update", "delete", "wrap", "versions", "read version", "rollback", "watch", "new session", "session", "with org", "lookup entity", "unwrap", "lookup wrapped", "verify wrapped", "encode" or "decode"
 	Scope string // "user" or "org"; empty when no scope applies
 	Name  string // secret name; empty for list and session operations, and when the name is invalid (the cause then quotes at most its first bytes)
 	Kind  error  // one of the sentinel errors above, or nil when none applies

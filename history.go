@@ -174,12 +174,12 @@ func (s *SecretsService) versionBody(ctx context.Context, op string, sc scope, n
 			return nil, sc.fail(op, name, ErrNotFound, missingVersion(resp.Body, n, err))
 		}
 		if err != nil {
-			return nil, sc.fail(op, name, kindOf(err), err)
+			return nil, sc.fail(op, name, timedOut(ctx, err, kindOf(err)), err)
 		}
 		body := &bodyReader{r: resp.Body}
 		b, err := io.ReadAll(body)
 		if err != nil {
-			return nil, sc.fail(op, name, kindOf(err), err)
+			return nil, sc.fail(op, name, timedOut(ctx, err, kindOf(err)), err)
 		}
 		return b, nil
 	})
@@ -213,6 +213,23 @@ type versionError struct {
 func (e *versionError) Error() string { return "version " + strconv.Itoa(e.n) + " " + e.what }
 func (e *versionError) Unwrap() error { return e.cause }
 
+// rollbackTheirs returns the error of a rollback whose check-and-set on
+// version failed: the secret changed after the rollback read it. It
+// reads the latest version again to say how: a secret deleted meanwhile
+// (Edge's Delete, or its latest version deleted or destroyed) is
+// ErrNotFound, which the rollback never brings back; otherwise
+// ErrConflict, naming the version found if the read succeeds.
+func (s *SecretsService) rollbackTheirs(ctx context.Context, sc scope, name string, version uint64) error {
+	now, err := s.currentVersion(ctx, "rollback", sc, name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return sc.fail("rollback", name, ErrNotFound, fmt.Errorf("the secret was deleted after rollback read version %d; nothing was written", version))
+	case err != nil:
+		return sc.fail("rollback", name, ErrConflict, fmt.Errorf("another write came after rollback read version %d; nothing was written", version))
+	}
+	return sc.fail("rollback", name, ErrConflict, fmt.Errorf("another write made version %d after rollback read version %d; nothing was written", now, version))
+}
+
 // rollbackSecret writes the value of version n of secret name again, as
 // a new version, with check-and-set on the latest version it saw: it
 // reads the latest live version V (currentVersion: a secret whose latest
@@ -220,7 +237,8 @@ func (e *versionError) Unwrap() error { return e.cause }
 // reads version n, then writes n's value as V+1 with cas=V. A write by
 // someone else in between makes the check-and-set fail: ErrConflict,
 // nothing written, no retry (the caller decides whether rolling back
-// still makes sense). The value is written as Vault holds it, byte for
+// still makes sense); a delete in between, ErrNotFound (see
+// rollbackTheirs). The value is written as Vault holds it, byte for
 // byte; one this SDK cannot decode is ErrUndecodable, nothing written.
 // A lost answer is decided as for update (casWrite, ownWrite).
 func (s *SecretsService) rollbackSecret(ctx context.Context, sc scope, name string, n int) error {
@@ -250,7 +268,7 @@ func (s *SecretsService) rollbackSecret(ctx context.Context, sc scope, name stri
 	case casFailed:
 		return err
 	case casTheirs:
-		return sc.fail("rollback", name, ErrConflict, fmt.Errorf("another write made version %d after rollback read version %d; nothing was written", version+1, version))
+		return s.rollbackTheirs(ctx, sc, name, version)
 	default: // casUnsure
 		return sc.fail("rollback", name, ErrUnknownOutcome, &lostError{"an attempt's answer was lost, a retry found a newer version, and vault could not show whose it is", err})
 	}

@@ -280,6 +280,40 @@ func TestRollbackConflict(t *testing.T) {
 	}
 }
 
+// TestRollbackDeleted: Edge's Delete between the rollback's read of the
+// latest version and its check-and-set write makes the write fail: the
+// rollback reports ErrNotFound (the secret is gone, and a rollback never
+// brings it back), not a conflict with a version nobody wrote. The fault
+// proxy's rule, seeing the rollback's write arrive, deletes the secret
+// straight in Vault before letting it through.
+func TestRollbackDeleted(t *testing.T) {
+	t.Parallel()
+	for _, scope := range []string{"user", "org"} {
+		t.Run(scope, func(t *testing.T) {
+			t.Parallel()
+			fx := newFaultFixture(t, scope)
+			ctx := context.Background()
+			require.NoError(t, fx.direct.Create(ctx, fx.name, edge.Secret{"v": "one"}))
+			require.NoError(t, fx.direct.Update(ctx, fx.name, edge.Secret{"v": "two"}))
+			var writes atomic.Int32
+			fx.proxy.SetRule(func(r faultproxy.Request) faultproxy.Fault {
+				if isDataWrite(r) && writes.Add(1) == 1 {
+					if err := fx.direct.Delete(context.Background(), fx.name); err != nil {
+						t.Errorf("the concurrent delete: %v", err)
+					}
+				}
+				return faultproxy.None
+			})
+			err := fx.proxied.Rollback(ctx, fx.name, 1)
+			require.ErrorIs(t, err, edge.ErrNotFound)
+			assertOneKind(t, err)
+			assert.Equal(t, int32(1), writes.Load(), "one write, no retry")
+			_, err = fx.direct.Read(ctx, fx.name)
+			assert.ErrorIs(t, err, edge.ErrNotFound, "still deleted")
+		})
+	}
+}
+
 // TestRollbackLostAnswer: a rollback whose write's answer is lost (the
 // proxy drops it, or turns it into a 502, after Vault committed the
 // write) is retried by vault/api, meets its own write (a check-and-set

@@ -86,8 +86,8 @@ func (s *SecretsService) ReadOrgSecretVersion(ctx context.Context, name string, 
 // written nothing, if another write made a new version meanwhile. It
 // returns ErrBadEntry, before any request, if n is not positive;
 // ErrNotFound if the secret does not exist or its latest version is
-// deleted or destroyed (a rollback never brings a deleted secret back),
-// or if version n cannot be read (never written, no longer kept, deleted
+// deleted or destroyed, before the rollback or while it ran (a rollback
+// never brings a deleted secret back), or if version n cannot be read (never written, no longer kept, deleted
 // or destroyed: the error says which); and ErrUndecodable if version n
 // holds a value this SDK cannot decode. A lost answer is decided as for
 // UpdateOrgSecret.

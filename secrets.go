@@ -557,7 +557,7 @@ func (s *SecretsService) liveVersion(ctx context.Context, op string, sc scope, n
 	req := vaultclient.Request{Method: http.MethodGet, Path: sc.data + "/" + name, Token: s.token, Gate: s.c.gate}
 	return vaultclient.Send(ctx, s.c.api, req, func(resp *api.Response, err error) (uint64, error) {
 		if err != nil {
-			return 0, sc.fail(op, name, readKindOf(err), err)
+			return 0, sc.fail(op, name, timedOut(ctx, err, readKindOf(err)), err)
 		}
 		var v struct {
 			Data struct {
@@ -569,7 +569,7 @@ func (s *SecretsService) liveVersion(ctx context.Context, op string, sc scope, n
 		body := &bodyReader{r: resp.Body}
 		if err := json.NewDecoder(body).Decode(&v); err != nil || v.Data.Metadata.Version == 0 {
 			if body.err != nil {
-				return 0, sc.fail(op, name, kindOf(body.err), body.err)
+				return 0, sc.fail(op, name, timedOut(ctx, body.err, kindOf(body.err)), body.err)
 			}
 			return 0, sc.fail(op, name, nil, errors.New("vault returned a version read without a version"))
 		}

@@ -85,7 +85,8 @@ func (s *SecretsService) ReadUserSecretVersion(ctx context.Context, name string,
 // nothing, if another write made a new version meanwhile. It returns
 // ErrBadEntry, before any request, if n is not positive; ErrNotFound if
 // the secret does not exist or its latest version is deleted or
-// destroyed (a rollback never brings a deleted secret back), or if
+// destroyed, before the rollback or while it ran (a rollback never brings
+// a deleted secret back), or if
 // version n cannot be read (never written, no longer kept, deleted or
 // destroyed: the error says which); and ErrUndecodable if version n holds
 // a value this SDK cannot decode. A lost answer is decided as for
@@ -139,8 +140,10 @@ func (s *SecretsService) RollbackUserSecret(ctx context.Context, name string, n 
 //
 // A deletion that a deletion time schedules in the future (the mount's
 // delete_version_after) changes no metadata when it happens: the watch
-// reports it at the first poll after that time by the local clock. Every
-// other change is seen by the metadata alone.
+// reports it at the first poll after that time by Vault's clock (the Date
+// of its answer, known to the second: a deletion less than a second away
+// is reported up to a second early), never the local clock. Every other
+// change is seen by the metadata alone.
 //
 // The secret's metadata is readable wherever the secret is: the Edge user
 // policy grants read on the user's metadata, and both org policies on

@@ -26,19 +26,24 @@ const maxWatchBackoff = 8
 // or more changes since the poll before. Several changes between two
 // polls make one Change, of the state the later poll saw.
 //
-// A read of the secret answers ErrNotFound exactly when Deleted or
-// Destroyed is set. A Change with neither flag means the latest version
-// is readable: a new version (an update, a create), or a deleted version
-// brought back (Vault's undelete).
+// A read of the secret answers ErrNotFound when Deleted or Destroyed is
+// set, with one exception: Vault's clock, by which a deletion time has
+// come or not, is known to the second (the Date of its answer), so a
+// deletion scheduled less than a second after the poll is reported as
+// Deleted up to a second early, while a read still returns the value. A
+// Change with neither flag means the latest version is readable: a new
+// version (an update, a create), or a deleted version brought back
+// (Vault's undelete).
 type Change struct {
 	// Version is the number of the secret's latest version, or 0 if the
 	// secret does not exist: never created, or deleted by Delete (which
 	// removes every version and the metadata).
 	Version int
 	// Deleted is set when the secret has no metadata (Version 0), or
-	// when its latest version has a deletion time that has come (a
-	// delete of the latest version alone, by other tools, or the mount's
-	// delete_version_after; see WatchUserSecret).
+	// when its latest version has a deletion time that has come by
+	// Vault's clock, not the client's (a delete of the latest version
+	// alone, by other tools, or the mount's delete_version_after; see
+	// WatchUserSecret).
 	Deleted bool
 	// Destroyed is set when the latest version's data is destroyed (by
 	// other tools: Edge never destroys). Deleted may be set too.
@@ -166,10 +171,16 @@ type watchState struct {
 	destroyed bool
 }
 
-// observe returns the state that meta (nil: no metadata) shows at now,
-// and the Change that reports it, Initial and Recreated unset. A
-// deletion time is the time of the deletion, or a deletion scheduled
-// later: the version is deleted once now has reached it.
+// observe returns the state that meta (nil: no metadata) shows, and the
+// Change that reports it, Initial and Recreated unset. A deletion time is
+// the time of the deletion, or a deletion scheduled later, by Vault's
+// clock: the version is deleted once Vault's clock has reached it. That
+// clock is meta's date, the answer's Date header, which is truncated to
+// the second: Vault's time was in [date, date+1s), and a deletion time
+// up to date+1s is taken as come, so that a delete made in the second of
+// the poll is seen at once (and a deletion scheduled less than a second
+// later, up to a second early). Only an answer without a Date falls back
+// to now, the local clock.
 func observe(meta *kvMetadata, now time.Time) (watchState, Change, error) {
 	if meta == nil || meta.Data.CurrentVersion == 0 {
 		return watchState{deleted: true}, Change{Deleted: true}, nil
@@ -187,6 +198,9 @@ func observe(meta *kvMetadata, now time.Time) (watchState, Change, error) {
 		return watchState{}, Change{}, errors.New("vault returned a deletion time that is not RFC 3339")
 	}
 	st := watchState{version: meta.Data.CurrentVersion, created: created.UTC(), destroyed: latest.Destroyed}
+	if !meta.date.IsZero() {
+		now = meta.date.Add(time.Second)
+	}
 	st.deleted = !deletion.IsZero() && !now.Before(deletion)
 	ch := Change{Version: int(st.version), Deleted: st.deleted, Destroyed: st.destroyed}
 	switch {

@@ -47,8 +47,8 @@ var watchKinds = []string{"NewSession", "Client.Session"}
 // newWatchRig returns a session of u on org, of the given kind (see
 // watchKinds), with a read cache of cacheTTL (0: none), whose requests
 // go through a proxy. vault/api retries twice with short waits, as in
-// the fault tests.
-func newWatchRig(tb testing.TB, vault *edgetest.Vault, kind string, u edgetest.User, org string, cacheTTL time.Duration) *watchRig {
+// the fault tests; each of mods then changes the client's configuration.
+func newWatchRig(tb testing.TB, vault *edgetest.Vault, kind string, u edgetest.User, org string, cacheTTL time.Duration, mods ...func(*api.Config)) *watchRig {
 	tb.Helper()
 	p, err := faultproxy.New(vault.Addr())
 	require.NoError(tb, err)
@@ -63,7 +63,11 @@ func newWatchRig(tb testing.TB, vault *edgetest.Vault, kind string, u edgetest.U
 		}
 		return faultproxy.None
 	})
-	client, err := api.NewClient(fastRetries(p.URL()))
+	clientCfg := fastRetries(p.URL())
+	for _, mod := range mods {
+		mod(clientCfg)
+	}
+	client, err := api.NewClient(clientCfg)
 	require.NoError(tb, err)
 	cfg := edge.Config{Client: client, Org: org, Mount: vault.Mount(), CacheTTL: cacheTTL}
 	ctx := context.Background()
@@ -501,6 +505,65 @@ func TestWatchUnavailable(t *testing.T) {
 	ev := nextEvent(t, lookupEvents, watchMaxWait)
 	require.NoError(t, ev.err, "identity lookup: the watch went on")
 	assert.Equal(t, edge.Change{Deleted: true, Initial: true}, ev.change, "identity lookup")
+}
+
+// TestWatchClientTimeout: a Vault that holds every request without
+// answering, for a session whose vault/api client times out first
+// (Config.Timeout, the client's own request timeout, while the caller's
+// context goes on): a poll yields an error wrapping ErrUnavailable and the
+// watch goes on, and sees the change made once Vault answers again. A
+// list of versions, a read of a version and a rollback that must read the
+// latest version (deleted: see currentVersion) are ErrUnavailable too.
+func TestWatchClientTimeout(t *testing.T) {
+	t.Parallel()
+	vault := edgetest.Start(t)
+	root := vault.RootClient(t).KVv2(vault.Mount())
+	for _, kind := range watchKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			u := vault.NewUser(t)
+			org := vault.NewOrg(t, u)
+			rig := newWatchRig(t, vault, kind, u, org, 0, func(c *api.Config) { c.Timeout = 300 * time.Millisecond })
+			rig.proxy.SetDelay(time.Minute)
+			writer := vault.Session(t, u, org)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			require.NoError(t, writer.Secrets.CreateOrgSecret(ctx, "s", edge.Secret{"v": "1"}))
+			require.NoError(t, writer.Secrets.CreateOrgSecret(ctx, "t", edge.Secret{"v": "1"}))
+			require.NoError(t, writer.Secrets.UpdateOrgSecret(ctx, "t", edge.Secret{"v": "2"}))
+			require.NoError(t, root.Delete(ctx, vault.Admin().Prefix()+"/orgs/"+org+"/t"))
+
+			// Vault answers metadata reads, not data reads.
+			rig.setFault(func(r faultproxy.Request) faultproxy.Fault {
+				if r.Method == http.MethodGet && strings.Contains(r.Path, "/data/") {
+					return faultproxy.Delay
+				}
+				return faultproxy.None
+			})
+			err := rig.sess.Secrets.RollbackOrgSecret(ctx, "t", 1)
+			require.ErrorIs(t, err, edge.ErrUnavailable, "rollback: the read of the latest version")
+			assertOneKind(t, err)
+			_, err = rig.sess.Secrets.ReadOrgSecretVersion(ctx, "s", 1)
+			require.ErrorIs(t, err, edge.ErrUnavailable, "read version")
+			assertOneKind(t, err)
+
+			events := runWatch(t, cancel, rig.sess.Secrets.WatchOrgSecret(ctx, "s", edge.WatchInterval(watchInterval)), nil, "")
+			first := nextEvent(t, events, watchMaxWait)
+			require.NoError(t, first.err)
+			rig.setFault(func(faultproxy.Request) faultproxy.Fault { return faultproxy.Delay })
+			_, err = rig.sess.Secrets.ListOrgSecretVersions(ctx, "s")
+			require.ErrorIs(t, err, edge.ErrUnavailable, "versions")
+			assertOneKind(t, err)
+			failed := nextEvent(t, events, watchMaxWait)
+			require.ErrorIs(t, failed.err, edge.ErrUnavailable, "the poll")
+			assertOneKind(t, failed.err)
+			rig.setFault(nil)
+			require.NoError(t, writer.Secrets.UpdateOrgSecret(ctx, "s", edge.Secret{"v": "2"}))
+			ev := nextEvent(t, events, 2*watchInterval*11/10+watchSlack)
+			require.NoError(t, ev.err, "the watch went on")
+			assert.Equal(t, 2, ev.change.Version)
+		})
+	}
 }
 
 // TestWatchStops: a watch ends, with no value after, when its context

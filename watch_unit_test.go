@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -71,6 +72,43 @@ func TestObserve(t *testing.T) {
 			_, _, err := observe(m, watchNow)
 			assert.Error(t, err)
 		}
+	})
+}
+
+// TestObserveVaultClock: whether the latest version's deletion time has
+// come is decided by Vault's clock, the Date of its answer (truncated to
+// the second), never by the local clock, 5 s behind or ahead of Vault's:
+// a deletion up to a second after the Date has come (a delete in the
+// second of the poll), one later has not. Without a Date, the local
+// clock decides.
+func TestObserveVaultClock(t *testing.T) {
+	for _, skew := range []time.Duration{5 * time.Second, -5 * time.Second} {
+		date := watchNow.Add(skew) // Vault's clock; watchNow is the local one
+		for _, tt := range []struct {
+			name     string
+			deletion time.Time
+			deleted  bool
+		}{
+			{"deleted 3 s before the Date", date.Add(-3 * time.Second), true},
+			{"deleted at the Date", date, true},
+			{"deleted in the Date's second", date.Add(999 * time.Millisecond), true},
+			{"deletion at the Date's next second", date.Add(time.Second), true},
+			{"deletion scheduled 1.5 s after the Date", date.Add(1500 * time.Millisecond), false},
+			{"deletion scheduled 3 s after the Date", date.Add(3 * time.Second), false},
+		} {
+			t.Run(fmt.Sprintf("%s/skew %v", tt.name, skew), func(t *testing.T) {
+				meta := md(1, deletedAt(t1, tt.deletion))
+				meta.date = date
+				_, got, err := observe(meta, watchNow)
+				require.NoError(t, err)
+				assert.Equal(t, tt.deleted, got.Deleted)
+			})
+		}
+	}
+	t.Run("no Date: the local clock", func(t *testing.T) {
+		_, got, err := observe(md(1, deletedAt(t1, watchNow.Add(500*time.Millisecond))), watchNow)
+		require.NoError(t, err)
+		assert.False(t, got.Deleted)
 	})
 }
 

@@ -1,20 +1,27 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/edgesdk/edge/internal/faultproxy"
 )
 
 // TestHistoryAndRollback runs history, read --version and rollback on
 // user secrets and, with --org, on org secrets (as the org's admin):
 // history lists every version newest first, as lines and as JSON;
 // rollback writes an old value as a new version; and the failures have
-// the exit codes of the table.
+// the exit codes of the table, among them the two the rollback help
+// promises: a secret whose latest version is deleted is exit 3, a
+// concurrent write exit 1.
 func TestHistoryAndRollback(t *testing.T) {
 	t.Parallel()
 	for _, sc := range scopes {
@@ -65,27 +72,62 @@ func TestHistoryAndRollback(t *testing.T) {
 			assert.Equal(t, v1+"\n", ok(t, env, "", cmd("read", "--version", "4", "db")...).stdout)
 			assert.True(t, strings.HasPrefix(ok(t, env, "", cmd("history", "db")...).stdout, "4\t"))
 
+			// A secret whose latest version was deleted by other tools
+			// (the root token), and one that another writer updates
+			// (straight to Vault) when the rollback's write reaches the
+			// proxy in front of Vault.
+			kvPath := fx.vault.Admin().Prefix() + "/users/" + fx.user.EntityID
+			if sc.name == "org" {
+				kvPath = fx.vault.Admin().Prefix() + "/orgs/" + fx.org
+			}
+			root := fx.vault.RootClient(t).KVv2(fx.vault.Mount())
+			ok(t, env, v1, cmd("create", "gone")...)
+			ok(t, env, v2, cmd("update", "gone")...)
+			require.NoError(t, root.Delete(context.Background(), kvPath+"/gone"))
+			ok(t, env, v1, cmd("create", "raced")...)
+			proxy, err := faultproxy.New(fx.vault.Addr())
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = proxy.Close() })
+			var raced atomic.Bool
+			proxy.SetRule(func(r faultproxy.Request) faultproxy.Fault {
+				if r.Method != http.MethodGet && strings.HasSuffix(r.Path, "/data/"+kvPath+"/raced") && !raced.Swap(true) {
+					if _, err := root.Put(context.Background(), kvPath+"/raced", map[string]any{"theirs": "1"}); err != nil {
+						t.Errorf("the concurrent write: %v", err)
+					}
+				}
+				return faultproxy.None
+			})
+
 			tests := []struct {
 				name   string
 				code   int
 				args   []string
 				stderr string
+				env    []string // nil: env
 			}{
-				{"history of a missing secret", ExitNotFound, cmd("history", "missing"), "secret not found"},
-				{"rollback of a missing secret", ExitNotFound, cmd("rollback", "missing", "1"), "secret not found"},
-				{"rollback to a version never written", ExitNotFound, cmd("rollback", "db", "9"), "version 9 does not exist"},
-				{"read a version never written", ExitNotFound, cmd("read", "--version", "9", "db"), "version 9 does not exist"},
-				{"read version -1", ExitBadEntry, cmd("read", "--version", "-1", "db"), "not a version number"},
-				{"rollback to version 0", ExitBadEntry, cmd("rollback", "db", "0"), "invalid VERSION (1 bytes)"},
-				{"rollback to a version that is no number", ExitBadEntry, cmd("rollback", "db", "v1"), "invalid VERSION (2 bytes)"},
-				{"rollback with an invalid name", ExitBadEntry, cmd("rollback", "a.b", "1"), "invalid secret name"},
-				{"rollback without VERSION", ExitUsage, cmd("rollback", "db"), "takes a NAME and a VERSION, not 1 arguments"},
-				{"rollback with three arguments", ExitUsage, cmd("rollback", "db", "1", "2"), "not 3 arguments"},
-				{"history without NAME", ExitUsage, cmd("history"), "needs the secret's NAME"},
+				{"history of a missing secret", ExitNotFound, cmd("history", "missing"), "secret not found", nil},
+				{"rollback of a missing secret", ExitNotFound, cmd("rollback", "missing", "1"), "secret not found", nil},
+				{"rollback to a version never written", ExitNotFound, cmd("rollback", "db", "9"), "version 9 does not exist", nil},
+				{"read a version never written", ExitNotFound, cmd("read", "--version", "9", "db"), "version 9 does not exist", nil},
+				{"read version -1", ExitBadEntry, cmd("read", "--version", "-1", "db"), "invalid --version", nil},
+				{"read version 0", ExitBadEntry, cmd("read", "--version", "0", "db"), "invalid --version", nil},
+				{"read version 0 of a Vault never reached", ExitBadEntry, with(cmd("read", "--version", "0", "db"), "--addr", "http://127.0.0.1:1"), "nothing was sent", nil},
+				{"rollback to version 0", ExitBadEntry, cmd("rollback", "db", "0"), "invalid VERSION (1 bytes)", nil},
+				{"rollback to a version that is no number", ExitBadEntry, cmd("rollback", "db", "v1"), "invalid VERSION (2 bytes)", nil},
+				{"rollback with an invalid name", ExitBadEntry, cmd("rollback", "a.b", "1"), "invalid secret name", nil},
+				{"rollback without VERSION", ExitUsage, cmd("rollback", "db"), "takes a NAME and a VERSION, not 1 arguments", nil},
+				{"rollback with three arguments", ExitUsage, cmd("rollback", "db", "1", "2"), "not 3 arguments", nil},
+				{"history without NAME", ExitUsage, cmd("history"), "needs the secret's NAME", nil},
+				{"rollback of a secret whose latest version is deleted", ExitNotFound, cmd("rollback", "gone", "1"), "secret not found", nil},
+				{"rollback during another write", ExitError, cmd("rollback", "raced", "1"), "nothing was written", fx.env("VAULT_ADDR=" + proxy.URL())},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					stderr := fails(t, tt.code, env, "", tt.args...)
+					e := env
+					if tt.env != nil {
+						e = tt.env
+					}
+					stderr := fails(t, tt.code, e, "", tt.args...)
 					assert.Contains(t, stderr, tt.stderr)
 					lines := 1
 					if tt.code == ExitUsage {
@@ -94,6 +136,7 @@ func TestHistoryAndRollback(t *testing.T) {
 					assert.Equal(t, lines, strings.Count(stderr, "\n"), "%s", stderr)
 				})
 			}
+			assert.True(t, raced.Load(), "the concurrent write was made")
 		})
 	}
 }

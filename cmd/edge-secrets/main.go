@@ -66,7 +66,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ExitOK
 	}
 	if err == nil {
-		err = c.check(positional)
+		err = c.check(fs, positional)
 	}
 	if err != nil {
 		return fail(stderr, cmd, err)
@@ -138,8 +138,9 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// check checks the command line before anything is read or sent.
-func (c *call) check(positional []string) error {
+// check checks the command line, parsed by fs, before anything is read
+// or sent.
+func (c *call) check(fs *flag.FlagSet, positional []string) error {
 	cmd := c.cmd
 	switch {
 	case cmd.args == "NAME" && len(positional) == 0:
@@ -160,6 +161,12 @@ func (c *call) check(positional []string) error {
 		return usageErrorf("--timeout %v is negative", c.conn.timeout)
 	case c.org && c.conn.org() == "":
 		return usageErrorf("--org needs an org: set EDGE_ORG or give --org-name NAME")
+	}
+	versionGiven := false
+	fs.Visit(func(f *flag.Flag) { versionGiven = versionGiven || f.Name == "version" })
+	if versionGiven && c.version <= 0 {
+		// Not quoted, as VERSION is not.
+		return inputErrorf("invalid --version: a version is a whole number from 1, as history prints it; nothing was sent")
 	}
 	if cmd.args == "NAME VERSION" {
 		n, err := strconv.Atoi(positional[1])
