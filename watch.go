@@ -43,7 +43,12 @@ type Change struct {
 	// when its latest version has a deletion time that has come by
 	// Vault's clock, not the client's (a delete of the latest version
 	// alone, by other tools, or the mount's delete_version_after; see
-	// WatchUserSecret).
+	// WatchUserSecret). Vault's clock is the Date of the node that
+	// answered the poll: against an HA cluster whose nodes' clocks
+	// differ, a scheduled deletion may be reported early or late by that
+	// difference (a delete made before the poll is always seen: its
+	// deletion time is in that node's past unless its clock is behind
+	// the active node's).
 	Deleted bool
 	// Destroyed is set when the latest version's data is destroyed (by
 	// other tools: Edge never destroys). Deleted may be set too.
