@@ -27,6 +27,20 @@
 //	curl -H "Authorization: Bearer $VAULT_TOKEN" http://127.0.0.1:8080/secrets/user/api-key
 //	curl -H "Authorization: Bearer $VAULT_TOKEN" http://127.0.0.1:8080/secrets/org/acme/team-db
 //
+// With -telemetry stdout (or stderr) it sets up the OpenTelemetry SDK
+// and gives the Client its TracerProvider and MeterProvider
+// (telemetry.go): each request is a server span, such as "GET
+// /secrets/user/{name}", whose children are the SDK's operations
+// (edge.ReadUserSecret, ...), and the SDK counts and times them
+// (edge.requests, edge.operation.duration, ...). Two small exporters
+// print a line per span as it ends and a line per metric point every
+// OTEL_METRIC_EXPORT_INTERVAL milliseconds (a minute by default); on
+// SIGINT or SIGTERM, once the server has stopped, it flushes both. No
+// span or metric holds a token or a value. A production service would
+// use OTLP exporters instead:
+//
+//	go run ./examples/tenant-service -telemetry stdout
+//
 // handler_test.go drives it against the dev Vault through package
 // edgetest.
 package main
@@ -36,6 +50,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -51,11 +66,17 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen `address`")
+	mode := flag.String("telemetry", "off", "print OpenTelemetry spans and metrics to `stdout` or stderr, or not (off)")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	out, err := telemetryOutput(*mode)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tenant-service:", err)
+		os.Exit(2)
+	}
 	cfg, err := configFromEnv()
 	if err == nil {
-		err = serveUntilSignal(cfg, *addr, logger, nil)
+		err = serveUntilSignal(cfg, *addr, logger, out, nil)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tenant-service:", err)
@@ -80,30 +101,46 @@ func configFromEnv() (edge.Config, error) {
 }
 
 // serveUntilSignal runs the service until SIGINT or SIGTERM.
-func serveUntilSignal(cfg edge.Config, addr string, logger *slog.Logger, ready func(addr string)) error {
+func serveUntilSignal(cfg edge.Config, addr string, logger *slog.Logger, telemetryOut io.Writer, ready func(addr string)) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return run(ctx, cfg, addr, logger, ready)
+	return run(ctx, cfg, addr, logger, telemetryOut, ready)
 }
 
 // run makes the Client and serves HTTP on addr until ctx ends; then it
-// stops the server, letting requests in flight finish, and closes the
-// Client. ready, if not nil, is called with the address served once the
-// service is ready.
-func run(ctx context.Context, cfg edge.Config, addr string, logger *slog.Logger, ready func(addr string)) error {
+// stops the server, letting requests in flight finish, closes the
+// Client, and flushes the telemetry. If telemetryOut is not nil, the
+// Client and a server span per request print their spans and metrics to
+// it (telemetry.go). ready, if not nil, is called with the address served
+// once the service is ready.
+func run(ctx context.Context, cfg edge.Config, addr string, logger *slog.Logger, telemetryOut io.Writer, ready func(addr string)) (err error) {
 	cfg.Logger = logger // one Debug record per operation; never a token or a value
+	var tel *telemetry
+	if telemetryOut != nil {
+		tel = newTelemetry(telemetryOut)
+		cfg.TracerProvider, cfg.MeterProvider = tel.tp, tel.mp
+		defer func() { // after the server stopped and the Client closed
+			flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = errors.Join(err, tel.shutdown(flushCtx))
+		}()
+	}
 	client, err := edge.NewClient(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
+	handler := newHandler(client, logger)
+	if tel != nil {
+		handler = tel.traced(handler)
+	}
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newHandler(client, logger),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

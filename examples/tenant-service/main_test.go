@@ -112,7 +112,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addr, done := start(t, func(ready func(string)) error {
-		return run(ctx, clientConfig(t, v), "127.0.0.1:0", logger, ready)
+		return run(ctx, clientConfig(t, v), "127.0.0.1:0", logger, nil, ready)
 	})
 	assert.Equal(t, map[string]any(value), readSecret(t, addr, "/secrets/user/api-key", alice.Token))
 
@@ -138,7 +138,7 @@ func TestServeUntilSignalStopsOnSIGTERM(t *testing.T) {
 	// serveUntilSignal has registered for SIGTERM when ready is called,
 	// so the signal cannot reach the test binary's default handler.
 	_, done := start(t, func(ready func(string)) error {
-		return serveUntilSignal(clientConfig(t, v), "127.0.0.1:0", logger, ready)
+		return serveUntilSignal(clientConfig(t, v), "127.0.0.1:0", logger, nil, ready)
 	})
 	self, err := os.FindProcess(os.Getpid())
 	require.NoError(t, err)
